@@ -1,0 +1,134 @@
+"""The SQLite index of the local object store: schema, per-thread connections, transactions.
+
+Several processes (the server, job processes) share one index, so it runs in WAL mode with
+``synchronous=FULL`` and a generous busy timeout. Every change to a bucket's files happens
+inside a write transaction (``BEGIN IMMEDIATE``), which is the store's cross-process lock:
+a rename and the row describing it are never interleaved with another writer's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 60.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    created_ns INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified_ns INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    checksums TEXT NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    options TEXT NOT NULL,
+    initiated_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_by_bucket ON uploads (bucket, key, initiated_ns);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    last_modified_ns INTEGER NOT NULL,
+    checksums TEXT NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+-- A change about to touch a file, committed before the file is touched, so that a store
+-- opened after a crash knows which rows and files to compare.
+CREATE TABLE IF NOT EXISTS intents (
+    id INTEGER PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    record TEXT,
+    created_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intents_by_key ON intents (bucket, key);
+"""
+
+
+class IndexDatabase:
+    """One SQLite file, one connection per thread, explicit transactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        # Every statement is idempotent, so processes opening the store at once may all run them.
+        connection = self.connection()
+        connection.executescript(_SCHEMA)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the object store has been closed")
+            # isolation_level=None: transactions are begun and ended explicitly below.
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            self._connections.append(connection)
+            return connection
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the store-wide write lock until it ends."""
+        with self._transaction("BEGIN IMMEDIATE") as connection:
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query in it sees one consistent snapshot."""
+        with self._transaction("BEGIN DEFERRED") as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        connection = self.connection()
+        connection.execute(begin)
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
