@@ -1,0 +1,233 @@
+"""The one exception tree of opensage, with the AWS error code and HTTP status each error is sent as.
+
+Every layer raises these; every wire adapter renders them once, in its protocol's shape
+(``__type`` + ``message`` for JSON protocols, ``<Error><Code>`` for S3, a JSON error for the
+native API). Messages say what was wrong and what would be right; they never echo payloads
+or secrets.
+
+    OpenSageError
+    ├── ValidationError                 ValidationException 400
+    │   ├── SerializationError          SerializationException 400
+    │   ├── UnsupportedOperationError   UnknownOperationException 400
+    │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
+    ├── NotFoundError                   ResourceNotFound 400
+    │   └── LogResourceNotFoundError    ResourceNotFoundException 400
+    ├── AlreadyExistsError              ResourceInUse 400  ("... already exists")
+    ├── ResourceInUseError              ResourceInUse 400
+    ├── ConflictError                   ConflictException 409
+    ├── LimitExceededError              ResourceLimitExceeded 400
+    ├── AccessDeniedError               AccessDeniedException 403
+    ├── ThrottlingError                 ThrottlingException 400
+    ├── InternalError                   InternalFailure 500
+    └── S3Error                         (S3's own codes, below)
+        ├── NoSuchBucket 404, NoSuchKey 404, NoSuchUpload 404
+        ├── BucketAlreadyOwnedByYou 409, BucketNotEmpty 409
+        ├── InvalidBucketName 400, InvalidArgument 400, InvalidRequest 400, InvalidRange 416
+        ├── BadDigest 400, InvalidDigest 400, InvalidPart 400, InvalidPartOrder 400
+        ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400
+        ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
+        └── PreconditionFailed 412, NotImplemented 501
+"""
+
+from __future__ import annotations
+
+
+class OpenSageError(Exception):
+    """Base of every error opensage reports to a client."""
+
+    code: str = "InternalFailure"
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(OpenSageError):
+    """The request is malformed or asks for something that cannot be done as asked."""
+
+    code = "ValidationException"
+    http_status = 400
+
+
+class SerializationError(ValidationError):
+    """A JSON body that does not parse; AWS's code for it."""
+
+    code = "SerializationException"
+
+
+class UnsupportedOperationError(ValidationError):
+    """An operation opensage does not implement yet; never answered with a canned success."""
+
+    code = "UnknownOperationException"
+
+
+class JobNotFoundError(ValidationError):
+    """A missing training, processing or transform job.
+
+    AWS answers these with ValidationException, and the botocore waiters rely on that code.
+    """
+
+
+class NotFoundError(OpenSageError):
+    code = "ResourceNotFound"
+    http_status = 400
+
+
+class LogResourceNotFoundError(NotFoundError):
+    """CloudWatch Logs' spelling of a missing log group or stream."""
+
+    code = "ResourceNotFoundException"
+
+
+class AlreadyExistsError(OpenSageError):
+    """A create named a resource that exists; the SDKs look for "already exists" in the message."""
+
+    code = "ResourceInUse"
+    http_status = 400
+
+
+class ResourceInUseError(OpenSageError):
+    code = "ResourceInUse"
+    http_status = 400
+
+
+class ConflictError(OpenSageError):
+    code = "ConflictException"
+    http_status = 409
+
+
+class LimitExceededError(OpenSageError):
+    code = "ResourceLimitExceeded"
+    http_status = 400
+
+
+class AccessDeniedError(OpenSageError):
+    code = "AccessDeniedException"
+    http_status = 403
+
+
+class ThrottlingError(OpenSageError):
+    code = "ThrottlingException"
+    http_status = 400
+
+
+class InternalError(OpenSageError):
+    code = "InternalFailure"
+    http_status = 500
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+
+class S3Error(OpenSageError):
+    """Errors of the object store; their codes are S3's own."""
+
+    code = "InvalidRequest"
+    http_status = 400
+
+
+class NoSuchBucket(S3Error):
+    code = "NoSuchBucket"
+    http_status = 404
+
+
+class NoSuchKey(S3Error):
+    code = "NoSuchKey"
+    http_status = 404
+
+
+class NoSuchUpload(S3Error):
+    code = "NoSuchUpload"
+    http_status = 404
+
+
+class BucketAlreadyOwnedByYou(S3Error):
+    code = "BucketAlreadyOwnedByYou"
+    http_status = 409
+
+
+class BucketNotEmpty(S3Error):
+    code = "BucketNotEmpty"
+    http_status = 409
+
+
+class InvalidBucketName(S3Error):
+    code = "InvalidBucketName"
+
+
+class InvalidArgument(S3Error):
+    code = "InvalidArgument"
+
+
+class InvalidRequest(S3Error):
+    code = "InvalidRequest"
+
+
+class InvalidRange(S3Error):
+    code = "InvalidRange"
+    http_status = 416
+
+
+class BadDigest(S3Error):
+    """A body whose Content-MD5 or x-amz-checksum-* does not match what arrived."""
+
+    code = "BadDigest"
+
+
+class InvalidDigest(S3Error):
+    code = "InvalidDigest"
+
+
+class InvalidPart(S3Error):
+    code = "InvalidPart"
+
+
+class InvalidPartOrder(S3Error):
+    code = "InvalidPartOrder"
+
+
+class EntityTooSmall(S3Error):
+    code = "EntityTooSmall"
+
+
+class MalformedXML(S3Error):
+    code = "MalformedXML"
+
+
+class KeyTooLong(S3Error):
+    code = "KeyTooLongError"
+
+
+class ObjectPathConflict(S3Error):
+    """The local store keeps ``a/b`` as a file under folder ``a``, so ``a`` and ``a/b`` cannot both be objects."""
+
+    code = "ObjectPathConflict"
+    http_status = 409
+
+
+class PreconditionFailed(S3Error):
+    code = "PreconditionFailed"
+    http_status = 412
+
+
+class S3NotImplemented(S3Error):
+    code = "NotImplemented"
+    http_status = 501
+
+
+# --- inside a job -----------------------------------------------------------------------------
+
+
+class AlgorithmClientError(Exception):
+    """A job failed because of its input (data, hyperparameters); reported as "ClientError: ...".
+
+    Not an OpenSageError: it never crosses the wire, it becomes a job's FailureReason.
+    """
+
+
+class AlgorithmError(Exception):
+    """A job failed inside the algorithm; reported as "AlgorithmError: ..."."""
