@@ -1,0 +1,55 @@
+"""The S3 REST-XML adapter: one Starlette request in, one S3 response out, errors included."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from opensage.api.s3.context import Query, S3Request, split_path
+from opensage.api.s3.responses import RequestIds, error_response
+from opensage.api.s3.routing import choose_handler
+from opensage.errors import InternalError, InvalidRequest, OpenSageError
+from opensage.objects.base import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+
+class S3Adapter:
+    """Serves path-style S3 (``/``, ``/{bucket}``, ``/{bucket}/{key}``) from an ObjectStore.
+
+    ``handle`` never raises: store errors become S3 ``<Error>`` documents with their status,
+    anything unexpected a logged 500 InternalError. Every response carries S3's request ids.
+    """
+
+    def __init__(self, store: ObjectStore, region: str) -> None:
+        self.store = store
+        self.region = region
+
+    async def handle(self, request: Request) -> Response:
+        ids = RequestIds.new()
+        raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+        resource = raw_path.decode("latin-1")
+        try:
+            response = await self._dispatch(request, raw_path, ids)
+        except OpenSageError as error:
+            response = error_response(error, resource, ids, request.method == "HEAD")
+        except ClientDisconnect:
+            logger.info(
+                "S3 %s %s: the client went away before sending the whole body", request.method, resource
+            )
+            disconnected = InvalidRequest("The request body ended before all of it was received.")
+            response = error_response(disconnected, resource, ids, request.method == "HEAD")
+        except Exception:
+            logger.exception("S3 %s %s failed (request id %s)", request.method, resource, ids.request_id)
+            internal = InternalError("We encountered an internal error. Please try again.")
+            response = error_response(internal, resource, ids, request.method == "HEAD")
+        return ids.apply(response)
+
+    async def _dispatch(self, request: Request, raw_path: bytes, ids: RequestIds) -> Response:
+        bucket, key = split_path(raw_path)
+        query = Query.parse(request.scope.get("query_string", b""))
+        handler = choose_handler(request.method, bucket, key, query)
+        context = S3Request(request, self.store, self.region, bucket, key, query, ids)
+        return await handler(context)
