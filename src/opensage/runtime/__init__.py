@@ -1,0 +1,1 @@
+"""What runs inside a job host: the SageMaker container contract, on local directories."""
