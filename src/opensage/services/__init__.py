@@ -1,0 +1,1 @@
+"""Services: one per resource family; each owns its state machine and validation."""
