@@ -1,0 +1,92 @@
+"""The one-port ASGI app: every protocol opensage speaks, routed as AWS routes it.
+
+- ``GET /health``: 200 once the platform is ready.
+- ``X-Amz-Target: SageMaker.*`` → SageMaker API; ``Logs_20140328.*`` → CloudWatch Logs.
+- Signing name ``s3`` (or unsigned) → S3, path-style ``/<bucket>/<key>``.
+- Anything else answers an error in its protocol's shape that says what is not supported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from opensage import __version__
+from opensage.api import logs as logs_api
+from opensage.api import sagemaker as sagemaker_api
+from opensage.api.json_protocol import JsonProtocolAdapter, error_response
+from opensage.api.routing import signing_scope, target_prefix
+from opensage.api.s3 import S3Adapter
+from opensage.errors import UnsupportedOperationError
+from opensage.platform import Platform
+
+_METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
+
+
+def _query_protocol_error(service: str) -> Response:
+    # STS and IAM speak the query protocol; botocore reads <ErrorResponse><Error><Code>.
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+        f"<Message>opensage does not implement the {service} API</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return Response(body, status_code=400, media_type="text/xml")
+
+
+def create_app(
+    platform: Platform, manage_platform: bool = True, on_ready: Callable[[], None] | None = None
+) -> Starlette:
+    """The app serving ``platform``.
+
+    With ``manage_platform`` its lifespan starts the platform before the first request and
+    stops it (stopping running jobs) at shutdown; ``on_ready`` runs once it serves.
+    """
+    sagemaker = JsonProtocolAdapter(
+        "sagemaker", "SageMaker", sagemaker_api.build_handlers(platform.training, platform.tags)
+    )
+    logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs))
+    json_services = {"SageMaker": sagemaker, "Logs_20140328": logs}
+    s3 = S3Adapter(platform.objects, platform.settings.region)
+
+    async def dispatch(request: Request) -> Response:
+        if request.url.path == "/health" and request.method in ("GET", "HEAD"):
+            return JSONResponse({"status": "ok", "version": __version__})
+        prefix = target_prefix(request)
+        if prefix is not None:
+            adapter = json_services.get(prefix)
+            if adapter is not None:
+                return await adapter.handle(request)
+            error = UnsupportedOperationError(f"opensage does not implement the {prefix} API")
+            return error_response(error, str(uuid.uuid4()))
+        scope = signing_scope(request)
+        service = scope[1] if scope else "s3"
+        if service == "s3":
+            return await s3.handle(request)
+        if service in ("sts", "iam"):
+            return _query_protocol_error(service)
+        error = UnsupportedOperationError(
+            f"opensage does not implement {request.method} {request.url.path} for the {service} API yet"
+        )
+        response = error_response(error, str(uuid.uuid4()))
+        response.headers["x-amzn-ErrorType"] = error.code
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_platform:
+            platform.start()
+        if on_ready is not None:
+            on_ready()
+        try:
+            yield
+        finally:
+            if manage_platform:
+                platform.stop()
+
+    return Starlette(routes=[Route("/{path:path}", dispatch, methods=_METHODS)], lifespan=lifespan)
