@@ -1,0 +1,1 @@
+"""The ``opensage`` command line: run a server, print client settings, follow jobs, run the demo."""

@@ -1,0 +1,60 @@
+"""What every command shares: the settings, where the server is, and clients pointed at it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from opensage.settings import Settings
+
+# opensage does not verify signatures yet; any key works, these are what `opensage env` prints.
+DEV_ACCESS_KEY_ID = "opensage"
+DEV_SECRET_ACCESS_KEY = "opensage-local"
+
+
+@dataclass
+class CliContext:
+    home: str | None = None
+    endpoint_override: str | None = None
+
+    def settings(self, **overrides: Any) -> Settings:
+        values = {key: value for key, value in overrides.items() if value is not None}
+        if self.home:
+            values["home"] = self.home
+        return Settings(**values)
+
+    def endpoint_url(self) -> str:
+        """The --endpoint-url given, else the running server's (server.json), else the settings' default."""
+        if self.endpoint_override:
+            return self.endpoint_override
+        settings = self.settings()
+        try:
+            recorded = json.loads(settings.server_file.read_text())
+            return str(recorded["url"])
+        except (FileNotFoundError, KeyError, ValueError):
+            return settings.endpoint_url
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        settings = self.settings()
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url(),
+            region_name=os.environ.get("AWS_DEFAULT_REGION", settings.region),
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", DEV_ACCESS_KEY_ID),
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", DEV_SECRET_ACCESS_KEY),
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+        )
+
+
+def get_context(ctx: click.Context) -> CliContext:
+    found = ctx.find_object(CliContext)
+    if found is None:
+        raise click.UsageError("internal: the opensage command context is missing")
+    return found

@@ -1,0 +1,61 @@
+"""The composition root: builds stores, executor and services from settings, and runs reconcilers.
+
+Nothing else wires components together; ``create_app`` and the CLI take a Platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from opensage.executor import open_executor
+from opensage.logstore import open_log_store
+from opensage.objects import open_object_store
+from opensage.services.logs import LogsService
+from opensage.services.tags import TagService
+from opensage.services.training.service import TrainingService
+from opensage.settings import Settings
+from opensage.store import open_repository
+
+logger = logging.getLogger(__name__)
+
+
+class Platform:
+    def __init__(self, settings: Settings) -> None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.repository = open_repository(settings.resolved_database_url)
+        self.objects = open_object_store(settings.resolved_objects_url)
+        self.log_store = open_log_store(settings.logs_dir)
+        self.executor = open_executor(settings.executor)
+        self.training = TrainingService(settings, self.repository, self.executor)
+        self.tags = TagService(self.repository)
+        self.logs = LogsService(self.log_store)
+        self._stopping = threading.Event()
+        self._reconciler: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Catch up with jobs that ran or ended while no server was running, then keep watching."""
+        self.training.reconcile()
+        self._stopping.clear()
+        self._reconciler = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
+        self._reconciler.start()
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop running jobs (recorded as Stopped), then the reconciler; release the stores."""
+        grace = self.settings.stop_grace_seconds if grace_seconds is None else grace_seconds
+        self._stopping.set()
+        if self._reconciler is not None:
+            self._reconciler.join()
+            self._reconciler = None
+        self.training.shutdown(grace + 5.0)
+        self.executor.close()
+        self.objects.close()
+        self.repository.engine.dispose()
+
+    def _reconcile_forever(self) -> None:
+        while not self._stopping.wait(self.settings.job_poll_interval):
+            try:
+                self.training.reconcile()
+            except Exception:
+                logger.exception("reconciliation failed; trying again")

@@ -1,0 +1,120 @@
+"""Helpers shared by the test suites: settings for a throwaway server and boto3 clients for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from opensage.embedded import free_port
+from opensage.settings import Settings
+
+REGION = "us-east-1"
+ROLE_ARN = "arn:aws:iam::000000000000:role/opensage-tests"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def make_settings(home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"home": home, "port": free_port(), "stop_grace_seconds": 5.0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2, "mode": "standard"}),
+    )
+
+
+def csv_bytes(rows: Any) -> bytes:
+    """Rows as CSV text the built-in algorithms read: no header, full float precision."""
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+
+
+def breast_cancer_split(seed: int = 0) -> tuple[Any, Any]:
+    """The Wisconsin breast-cancer data (real, shipped with scikit-learn), label first, 80/20 split."""
+    import numpy as np
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    rows = np.column_stack([data.target, data.data])
+    order = np.random.default_rng(seed).permutation(len(rows))
+    cut = int(len(rows) * 0.8)
+    return rows[order[:cut]], rows[order[cut:]]
+
+
+def ensure_bucket(s3: Any, bucket: str) -> None:
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+
+
+def xgboost_job(
+    name: str,
+    bucket: str,
+    channels: dict[str, str],
+    hyperparameters: dict[str, str],
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A CreateTrainingJob request for built-in XGBoost with CSV channels ``name -> s3 uri``."""
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "RoleArn": ROLE_ARN,
+        "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        "HyperParameters": hyperparameters,
+        "InputDataConfig": [
+            {
+                "ChannelName": channel,
+                "ContentType": "text/csv",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}},
+            }
+            for channel, uri in channels.items()
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+    }
+    request.update(overrides)
+    return request
+
+
+def wait_until_done(sagemaker: Any, name: str, max_seconds: int = 120) -> dict[str, Any]:
+    """Wait with botocore's own waiter, as users do, then Describe."""
+    sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": max_seconds}
+    )
+    described: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+    return described
+
+
+def wait_for_secondary(sagemaker: Any, name: str, wanted: str, max_seconds: float = 60) -> dict[str, Any]:
+    import time
+
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        if described["SecondaryStatus"] == wanted:
+            return described
+        if described["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            raise AssertionError(f"{name} ended {described['TrainingJobStatus']} before reaching {wanted}")
+        time.sleep(0.1)
+    raise AssertionError(f"{name} did not reach {wanted} within {max_seconds} s")
+
+
+def wait_terminal(sagemaker: Any, name: str, max_seconds: float = 120) -> dict[str, Any]:
+    """Poll Describe until the job ends however it ends (the waiter raises on Failed)."""
+    import time
+
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        described: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        if described["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return described
+        time.sleep(0.1)
+    raise AssertionError(f"{name} did not end within {max_seconds} s")
