@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterator
 
+from opensage.errors import LogResourceNotFoundError
 from opensage.logstore.base import LogEvent
+
+# A cursor reads its stream a batch at a time and closes the file in between, so a search
+# over thousands of streams never holds thousands of files open.
+BATCH_EVENTS = 64
+BATCH_CHARACTERS = 64 * 1024
+
+Reader = Callable[[int], Iterator[LogEvent]]
+"""Opens a stream's events from a position: forward from the event there, or backward from it."""
 
 
 class StreamCursor:
@@ -14,33 +24,55 @@ class StreamCursor:
     def __init__(
         self,
         stream: str,
-        events: Iterator[LogEvent],
+        read: Reader,
         keep: Callable[[LogEvent], bool],
         *,
         forward: bool,
         position: int,
     ) -> None:
         self.stream = stream
-        self.position = position
         self.head: LogEvent | None = None
-        self._events = events
+        self._read = read
         self._keep = keep
         self._forward = forward
+        self._scanned = position
+        self._buffer: deque[LogEvent] = deque()
+        self._exhausted = False
         self.advance()
 
+    @property
+    def position(self) -> int:
+        """Where reading must resume: at the head, which has not been handed out, or after all."""
+        if self.head is None:
+            return self._scanned
+        return self.head.position if self._forward else self.head.next_position
+
     def advance(self) -> None:
-        """Move ``head`` to the next kept event; None when the stream has no more."""
-        if self.head is not None:
-            # The head was handed out: resuming starts after it.
-            self.position = self.head.next_position if self._forward else self.head.position
-        self.head = None
-        for event in self._events:
-            if self._keep(event):
-                self.head = event
-                # The head has not been handed out yet, so resuming must read it again.
-                self.position = event.position if self._forward else event.next_position
-                return
-            self.position = event.next_position if self._forward else event.position
+        """Hand out the head: move it to the next kept event, or None when the stream has no more."""
+        if not self._buffer and not self._exhausted:
+            self._refill()
+        self.head = self._buffer.popleft() if self._buffer else None
+
+    def _refill(self) -> None:
+        try:
+            events = self._read(self._scanned)
+        except LogResourceNotFoundError:
+            self._exhausted = True  # deleted since the search began
+            return
+        characters = 0
+        try:
+            for event in events:
+                self._scanned = event.next_position if self._forward else event.position
+                if self._keep(event):
+                    self._buffer.append(event)
+                    characters += len(event.message)
+                    if len(self._buffer) >= BATCH_EVENTS or characters >= BATCH_CHARACTERS:
+                        return
+            self._exhausted = True
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
 
 
 class StreamMerge:

@@ -31,7 +31,7 @@ from opensage.logstore.base import (
     now_ms,
     stream_not_found,
 )
-from opensage.logstore.merge import StreamCursor, StreamMerge
+from opensage.logstore.merge import Reader, StreamCursor, StreamMerge
 from opensage.logstore.patterns import FilterPattern, FilterPatternError, parse_filter_pattern
 from opensage.settings import DEFAULT_ACCOUNT_ID
 
@@ -201,6 +201,15 @@ def _page(
     return page, (_pack({"t": kind, "k": key(page[-1])}) if more else None)
 
 
+def _limit(requested: int | None, default: int) -> int:
+    """A page size: CloudWatch's default is also its maximum."""
+    if requested is None:
+        return default
+    if not 1 <= requested <= default:
+        raise InvalidParameterError(f"limit must be between 1 and {default}")
+    return requested
+
+
 # --- events -----------------------------------------------------------------------------------
 
 
@@ -320,7 +329,7 @@ class LogsService:
             lambda name: [name],
             kind="groups",
             after=after,
-            limit=limit or DEFAULT_DESCRIBE_LIMIT,
+            limit=_limit(limit, DEFAULT_DESCRIBE_LIMIT),
             descending=False,
         )
         return LogGroupPage(self._existing(self.store.group_info, page), token)
@@ -335,7 +344,7 @@ class LogsService:
         limit: int | None = None,
         next_token: str | None = None,
     ) -> LogStreamPage:
-        limit = limit or DEFAULT_DESCRIBE_LIMIT
+        limit = _limit(limit, DEFAULT_DESCRIBE_LIMIT)
         if order_by is StreamOrder.LOG_STREAM_NAME:
             names = self.store.list_streams(group, prefix or "")
             after = _after_key(next_token, "streams-by-name", (str,))
@@ -404,7 +413,7 @@ class LogsService:
         def keep(event: LogEvent) -> bool:
             return window.contains(event.timestamp)
 
-        count = limit or DEFAULT_EVENTS_LIMIT
+        count = _limit(limit, DEFAULT_EVENTS_LIMIT)
         if direction == "f":
             events, reached = _take(self.store.read_forward(group, stream, position), keep, count, True)
             after = position if reached is None else reached
@@ -447,7 +456,7 @@ class LogsService:
             return window.contains(event.timestamp) and pattern.matches(event.message)
 
         merge = StreamMerge(self._cursors(group, streams, positions, keep, forward), forward=forward)
-        return self._page_of(merge, forward, limit or DEFAULT_EVENTS_LIMIT)
+        return self._page_of(merge, forward, _limit(limit, DEFAULT_EVENTS_LIMIT))
 
     @staticmethod
     def _pattern(text: str | None) -> FilterPattern:
@@ -478,18 +487,30 @@ class LogsService:
     ) -> list[StreamCursor]:
         cursors = []
         for stream in streams:
-            try:
-                if forward:
-                    position = positions.get(stream, 0)
-                    events = self.store.read_forward(group, stream, position)
-                else:
-                    known = positions.get(stream)
-                    position = self.store.end_position(group, stream) if known is None else known
-                    events = self.store.read_backward(group, stream, position)
-            except LogResourceNotFoundError:
-                continue  # deleted since it was listed
-            cursors.append(StreamCursor(stream, events, keep, forward=forward, position=position))
+            known = positions.get(stream)
+            if forward:
+                position = 0 if known is None else known
+            elif known is not None:
+                position = known
+            else:
+                try:
+                    position = self.store.end_position(group, stream)
+                except LogResourceNotFoundError:
+                    continue  # deleted since it was listed
+            cursors.append(
+                StreamCursor(
+                    stream, self._reader(group, stream, forward), keep, forward=forward, position=position
+                )
+            )
         return cursors
+
+    def _reader(self, group: str, stream: str, forward: bool) -> Reader:
+        def read(position: int) -> Iterator[LogEvent]:
+            if forward:
+                return self.store.read_forward(group, stream, position)
+            return self.store.read_backward(group, stream, position)
+
+        return read
 
     @staticmethod
     def _page_of(merge: StreamMerge, forward: bool, limit: int) -> FilteredEventPage:

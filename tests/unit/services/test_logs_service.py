@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opensage.errors import LogResourceNotFoundError
-from opensage.logstore import InputLogEvent
+from opensage.logstore import InputLogEvent, LogEvent, merge
 from opensage.logstore.local_logs import LocalLogStore
 from opensage.services.logs import (
     MAX_AGE_MS,
@@ -137,6 +138,17 @@ def test_garbage_tokens_are_invalid_parameters(service: LogsService, token: str)
     _stream(service, LINES)
     with pytest.raises(InvalidParameterError, match="nextToken"):
         service.get_log_events(GROUP, STREAM, next_token=token)
+
+
+@pytest.mark.parametrize("limit", [0, -1, 10_001])
+def test_limits_outside_cloudwatchs_range_are_refused(service: LogsService, limit: int) -> None:
+    _stream(service, LINES)
+    with pytest.raises(InvalidParameterError, match="limit must be between 1 and 10000"):
+        service.get_log_events(GROUP, STREAM, limit=limit)
+    with pytest.raises(InvalidParameterError, match="limit must be between 1 and 10000"):
+        service.filter_log_events(GROUP, limit=limit)
+    with pytest.raises(InvalidParameterError, match="limit must be between 1 and 50"):
+        service.describe_log_streams(GROUP, limit=limit if limit != 10_001 else 51)
 
 
 def test_a_token_from_another_stream_is_refused(service: LogsService) -> None:
@@ -297,7 +309,9 @@ def test_filter_pages_cover_every_match_once(service: LogsService) -> None:
 def test_filter_paging_returns_every_event_once_in_any_layout(
     streams: dict[str, list[int]], limit: int, forward: bool
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        # Tiny batches, so that cursors refill (reopen their stream) in the middle of pages.
+        patch.setattr(merge, "BATCH_EVENTS", 2)
         service = LogsService(LocalLogStore(Path(folder), clock=Clock()), clock=Clock())
         service.create_log_group(GROUP)
         for name, offsets in streams.items():
@@ -318,6 +332,40 @@ def test_filter_paging_returns_every_event_once_in_any_layout(
     assert sorted(e.event.message for e in whole) == sorted(
         f"{name}-{index}" for name, offsets in streams.items() for index in range(len(offsets))
     )
+
+
+class CountingStore(LocalLogStore):
+    """Counts the streams being read at the same time."""
+
+    reading = 0
+    most_at_once = 0
+
+    def read_forward(self, group: str, stream: str, position: int = 0) -> Iterator[LogEvent]:
+        events = super().read_forward(group, stream, position)
+
+        def counted() -> Iterator[LogEvent]:
+            self.reading += 1
+            self.most_at_once = max(self.most_at_once, self.reading)
+            try:
+                yield from events
+            finally:
+                self.reading -= 1
+
+        return counted()
+
+
+def test_a_search_over_many_streams_reads_one_at_a_time(tmp_path: Path, clock: Clock) -> None:
+    store = CountingStore(tmp_path / "logs", clock=clock)
+    service = LogsService(store, clock=clock)
+    for index in range(150):
+        with store.open_writer(GROUP, f"job-{index:03d}/algo-1-1700000000") as writer:
+            for line in range(3):
+                writer.write(f"stream {index} line {line}", timestamp_ms=NOW + line)
+    page = service.filter_log_events(GROUP, filter_pattern="line", limit=200)
+    assert len(page.events) == 200 and page.next_token is not None
+    rest = service.filter_log_events(GROUP, filter_pattern="line", next_token=page.next_token)
+    assert len(rest.events) == 250 and rest.next_token is None
+    assert store.most_at_once == 1
 
 
 def test_filter_by_names_and_time(service: LogsService) -> None:
