@@ -215,7 +215,9 @@ class LocalLogStore(LogStore):
             self._group_dir(group).rename(doomed)
         except FileNotFoundError as exc:
             raise group_not_found() from exc
-        shutil.rmtree(doomed, ignore_errors=True)
+        # Also whatever an earlier delete left when its process died.
+        for leftover in trash.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
 
     def list_groups(self, prefix: str = "") -> list[str]:
         if not self.root.is_dir():

@@ -176,9 +176,11 @@ def test_groups_and_streams_are_created_listed_and_deleted(store: LocalLogStore)
     assert store.list_streams("a/group", "s") == ["s1", "s2"]
     store.delete_stream("a/group", "s1")
     assert store.list_streams("a/group") == ["s2", "t1"]
+    (store.root / ".trash" / "left-by-a-crash").mkdir(parents=True)
     store.delete_group("a/group")
     assert store.list_groups() == ["b/group", "other"]
     assert not store.group_exists("a/group")
+    assert list((store.root / ".trash").iterdir()) == []
 
 
 def test_a_recreated_stream_starts_empty(store: LocalLogStore) -> None:
