@@ -110,9 +110,10 @@ def _locked(path: Path) -> Iterator[None]:
 def _read_document(path: Path) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_bytes().decode("utf-8", "surrogatepass"))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return document if isinstance(document, dict) else None
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return None  # missing, or damaged outside opensage: either way not a usable record
+    usable = isinstance(document, dict) and isinstance(document.get("name"), str)
+    return document if usable and type(document.get("creationTime")) is int else None
 
 
 def _encoded(name: str, what: str) -> str:
@@ -134,6 +135,8 @@ class LocalLogWriter(LogWriter):
         self._separator = b"" if records.ends_with_record_end(self._fd) else records.RECORD_END
 
     def write(self, message: str, timestamp_ms: int | None = None) -> None:
+        if timestamp_ms is not None and timestamp_ms < 0:
+            raise ValueError(f"A log event timestamp is milliseconds since the epoch, not {timestamp_ms}")
         text = truncate_message(strip_line_ending(message))
         if not text:
             return

@@ -90,6 +90,19 @@ def test_overlong_messages_are_cut_to_the_largest_event(store: LocalLogStore) ->
     assert set(event.message) == {"é"}
 
 
+def test_a_negative_timestamp_is_refused(store: LocalLogStore) -> None:
+    with store.open_writer(GROUP, STREAM) as writer, pytest.raises(ValueError, match="milliseconds"):
+        writer.write("when?", timestamp_ms=-1)
+
+
+def test_damaged_metadata_reads_as_missing(store: LocalLogStore) -> None:
+    with store.open_writer(GROUP, STREAM) as writer:
+        writer.write("x")
+    next(store.root.rglob("group.json")).write_bytes(b"{not json")
+    with pytest.raises(LogResourceNotFoundError):
+        store.group_info(GROUP)
+
+
 def test_a_closed_writer_refuses_writes_and_closes_once(store: LocalLogStore) -> None:
     writer = store.open_writer(GROUP, STREAM)
     writer.write("one")
