@@ -9,10 +9,12 @@ or secrets.
     ├── ValidationError                 ValidationException 400
     │   ├── SerializationError          SerializationException 400
     │   ├── UnsupportedOperationError   UnknownOperationException 400
+    │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
     │   └── LogResourceNotFoundError    ResourceNotFoundException 400
     ├── AlreadyExistsError              ResourceInUse 400  ("... already exists")
+    │   └── LogResourceAlreadyExistsError  ResourceAlreadyExistsException 400
     ├── ResourceInUseError              ResourceInUse 400
     ├── ConflictError                   ConflictException 409
     ├── LimitExceededError              ResourceLimitExceeded 400
@@ -83,11 +85,23 @@ class LogResourceNotFoundError(NotFoundError):
     code = "ResourceNotFoundException"
 
 
+class InvalidParameterError(ValidationError):
+    """CloudWatch Logs' spelling of a bad request value."""
+
+    code = "InvalidParameterException"
+
+
 class AlreadyExistsError(OpenSageError):
     """A create named a resource that exists; the SDKs look for "already exists" in the message."""
 
     code = "ResourceInUse"
     http_status = 400
+
+
+class LogResourceAlreadyExistsError(AlreadyExistsError):
+    """CloudWatch Logs' spelling of a log group or stream that already exists."""
+
+    code = "ResourceAlreadyExistsException"
 
 
 class ResourceInUseError(OpenSageError):
@@ -203,7 +217,7 @@ class KeyTooLong(S3Error):
 
 
 class ObjectPathConflict(S3Error):
-    """The local store keeps ``a/b`` as a file under folder ``a``, so ``a`` and ``a/b`` cannot both be objects."""
+    """The local store keeps ``a/b`` as a file in folder ``a``, so ``a`` and ``a/b`` cannot both exist."""
 
     code = "ObjectPathConflict"
     http_status = 409

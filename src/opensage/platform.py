@@ -30,7 +30,7 @@ class Platform:
         self.executor = open_executor(settings.executor)
         self.training = TrainingService(settings, self.repository, self.executor)
         self.tags = TagService(self.repository)
-        self.logs = LogsService(self.log_store)
+        self.logs = LogsService(self.log_store, region=settings.region, account_id=settings.account_id)
         self._stopping = threading.Event()
         self._reconciler: threading.Thread | None = None
 

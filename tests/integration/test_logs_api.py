@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from opensage.embedded import EmbeddedServer
+from opensage.errors import InvalidParameterError, LogResourceAlreadyExistsError
 from opensage.logstore import open_log_store
-from opensage.services.logs import InvalidParameterError, ResourceAlreadyExistsError
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 START = 1_700_000_000_000
@@ -158,7 +158,7 @@ def test_put_log_events_and_read_back(logs_client: Any, job: str) -> None:
     assert described["logGroupName"] == group and described["storedBytes"] > 0
     with pytest.raises(ClientError) as raised:
         logs_client.create_log_stream(logGroupName=group, logStreamName="app")
-    assert _error(raised)[0] == ResourceAlreadyExistsError.code and "already exists" in _error(raised)[1]
+    assert _error(raised)[0] == LogResourceAlreadyExistsError.code and "already exists" in _error(raised)[1]
     logs_client.delete_log_group(logGroupName=group)
     with pytest.raises(logs_client.exceptions.ResourceNotFoundException):
         logs_client.get_log_events(logGroupName=group, logStreamName="app")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from opensage.api.json_protocol import JsonHandler
+from opensage.errors import InvalidParameterError
 from opensage.logstore.base import InputLogEvent, LogEvent, LogGroupInfo, LogStreamInfo
 from opensage.services.logs import FilteredEvent, LogsService, StreamOrder
 
@@ -56,7 +57,12 @@ class _LogsHandlers:
         }
 
     def create_log_group(self, params: Params) -> dict[str, Any]:
-        # kmsKeyId, tags and logGroupClass have no meaning for a local store and are not kept.
+        unsupported = [name for name in ("kmsKeyId", "tags") if params.get(name)]
+        if unsupported:
+            raise InvalidParameterError(
+                f"opensage does not keep {' or '.join(unsupported)} for log groups yet; "
+                "create the group without them"
+            )
         self.service.create_log_group(params["logGroupName"])
         return {}
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from opensage.errors import AlreadyExistsError, LogResourceNotFoundError, ValidationError
+from opensage.errors import InvalidParameterError, LogResourceAlreadyExistsError, LogResourceNotFoundError
 from opensage.logstore.base import (
     InputLogEvent,
     LogEvent,
@@ -34,11 +34,6 @@ from opensage.logstore.base import (
 from opensage.logstore.merge import Reader, StreamCursor, StreamMerge
 from opensage.logstore.patterns import FilterPattern, FilterPatternError, parse_filter_pattern
 from opensage.settings import DEFAULT_ACCOUNT_ID
-
-# CloudWatch answers InvalidParameterException and ResourceAlreadyExistsException; until
-# errors.py has classes with those codes, the nearest existing ones stand in.
-InvalidParameterError = ValidationError
-ResourceAlreadyExistsError = AlreadyExistsError
 
 DEFAULT_DESCRIBE_LIMIT = 50
 DEFAULT_EVENTS_LIMIT = 10_000
@@ -294,14 +289,14 @@ class LogsService:
 
     def create_log_group(self, group: str) -> None:
         if not self.store.create_group(group):
-            raise ResourceAlreadyExistsError("The specified log group already exists")
+            raise LogResourceAlreadyExistsError("The specified log group already exists")
 
     def delete_log_group(self, group: str) -> None:
         self.store.delete_group(group)
 
     def create_log_stream(self, group: str, stream: str) -> None:
         if not self.store.create_stream(group, stream):
-            raise ResourceAlreadyExistsError("The specified log stream already exists")
+            raise LogResourceAlreadyExistsError("The specified log stream already exists")
 
     def delete_log_stream(self, group: str, stream: str) -> None:
         self.store.delete_stream(group, stream)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opensage.errors import LogResourceNotFoundError
+from opensage.errors import InvalidParameterError, LogResourceAlreadyExistsError, LogResourceNotFoundError
 from opensage.logstore import InputLogEvent, LogEvent, merge
 from opensage.logstore.local_logs import LocalLogStore
 from opensage.services.logs import (
@@ -18,9 +18,7 @@ from opensage.services.logs import (
     MAX_FUTURE_MS,
     MAX_PAGE_BYTES,
     EventPage,
-    InvalidParameterError,
     LogsService,
-    ResourceAlreadyExistsError,
     StreamOrder,
 )
 
@@ -218,10 +216,10 @@ def test_describe_groups(service: LogsService) -> None:
 
 def test_create_twice_and_delete(service: LogsService) -> None:
     service.create_log_group(GROUP)
-    with pytest.raises(ResourceAlreadyExistsError, match="already exists"):
+    with pytest.raises(LogResourceAlreadyExistsError, match="already exists"):
         service.create_log_group(GROUP)
     service.create_log_stream(GROUP, STREAM)
-    with pytest.raises(ResourceAlreadyExistsError, match="already exists"):
+    with pytest.raises(LogResourceAlreadyExistsError, match="already exists"):
         service.create_log_stream(GROUP, STREAM)
     service.delete_log_stream(GROUP, STREAM)
     with pytest.raises(LogResourceNotFoundError):
