@@ -65,6 +65,8 @@ class AwsChunkedDecoder:
             self._state = _State.DONE
         if self._state is not _State.DONE:
             raise _malformed("it ended before the final zero-length chunk")
+        if bytes(self._buffer).strip():
+            raise _malformed("bytes follow the final chunk")
 
     def _step(self, out: bytearray) -> bool:
         if self._state is _State.SIZE:
