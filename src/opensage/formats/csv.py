@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opensage.errors import AlgorithmClientError
+from opensage.formats._arrow import table_to_array
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,10 +51,7 @@ def read_csv(
     sep = delimiter or detect_delimiter(first_line)
     n_columns = _count_fields(first_line, sep)
     table = _read_table(path, name, sep, n_columns, np.dtype(dtype))
-    out = np.empty((table.num_rows, n_columns), dtype=dtype)
-    for index, column in enumerate(table.columns):
-        out[:, index] = column.to_numpy()
-    return out
+    return table_to_array(table, np.dtype(dtype))
 
 
 def _first_line(path: Path, name: str) -> str | None:

@@ -1,8 +1,8 @@
 """Read libsvm text (``label[:weight] [qid:q] index:value ...``, zero-based) into CSR matrices.
 
-Parsing is vectorised over blocks of lines: token boundaries come from a numpy pass over the
-bytes and numbers from numpy's bytes-to-number casts, so no Python code runs per cell except
-on the error path, which finds the offending line for the message.
+Parsing is vectorised over blocks of lines: numpy finds the tokens, the colons and the line
+of each token, then parses every number of the block in one call. Only when a block is
+malformed does a Python pass over its lines run, to name the offending line.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 FORMAT_HINT = "libsvm lines look like 'label[:weight] [qid:id] index:value ...' with zero-based indices"
-# Small blocks keep the per-token index arrays (several bytes per byte of input) modest.
 _BLOCK_BYTES = 4 << 20
-_WHITESPACE = (ord(" "), ord("\t"), ord("\n"), ord("\r"), 0x0B, 0x0C)
+_NEWLINE, _COLON, _SPACE, _Q = ord("\n"), ord(":"), ord(" "), ord("q")
+# Indices and query ids are parsed as float64, exact for integers up to 2**53.
+_LARGEST_EXACT = 2.0**53
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class _Block:
     qid: np.ndarray | None
 
 
+class _Malformed(Exception):
+    """The fast path found a block it cannot parse; the slow path says where."""
+
+
 def read_libsvm(
     path: Path, *, dtype: npt.DTypeLike = "float32", display_name: str | None = None
 ) -> LibsvmData:
@@ -56,9 +61,7 @@ def read_libsvm(
     name = display_name or path.name
     try:
         with path.open("rb") as stream:
-            blocks = [
-                _parse_block(block, first_line, name, dtype) for block, first_line in _line_blocks(stream)
-            ]
+            blocks = [_parse_block(block, first_line, name) for block, first_line in _line_blocks(stream)]
     except OSError as exc:
         raise AlgorithmClientError(f"Cannot read {name}: {exc.strerror}") from exc
     return _assemble(blocks, name, dtype)
@@ -81,104 +84,161 @@ def _line_blocks(stream: BinaryIO) -> Iterator[tuple[bytes, int]]:
         yield carry, line_number
 
 
-def _tokens(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Every whitespace-separated token of ``data`` (as an ``S`` array) and its line offset."""
+def _parse_block(data: bytes, first_line: int, name: str) -> _Block:
+    try:
+        return _parse_fast(data, first_line, name)
+    except _Malformed:
+        raise AlgorithmClientError(_locate_problem(data, first_line, name)) from None
+
+
+def _parse_fast(data: bytes, first_line: int, name: str) -> _Block:
+    """Parse a block with vector operations; raise ``_Malformed`` on anything unexpected."""
     import numpy as np
 
     buf = np.frombuffer(data, dtype=np.uint8)
-    space = np.isin(buf, _WHITESPACE)
+    # ASCII whitespace, as bytes.split() sees it: space, \t \n \v \f \r (9 to 13).
+    space = (buf == _SPACE) | ((buf >= 9) & (buf <= 13))
     word = ~space
     starts = np.flatnonzero(word & np.concatenate(([True], space[:-1])))
-    ends = np.flatnonzero(word & np.concatenate((space[1:], [True]))) + 1
     if starts.size == 0:
-        return np.empty(0, dtype="S1"), np.empty(0, dtype=np.int64)
-    width = int((ends - starts).max())
-    chars = np.zeros((starts.size, width), dtype=np.uint8)
-    for offset in range(width):  # one vector operation per character position, not per token
-        inside = starts + offset < ends
-        chars[inside, offset] = buf[starts[inside] + offset]
-    tokens = chars.view(f"S{width}").ravel()
-    lines = np.cumsum(buf == ord("\n"))[starts]
-    return tokens, lines
-
-
-def _parse_block(data: bytes, first_line: int, name: str, dtype: npt.DTypeLike) -> _Block:
-    import numpy as np
-
-    tokens, lines = _tokens(data)
-    lines = lines + first_line
-    is_label = np.ones(tokens.size, dtype=bool)
+        empty = np.empty(0, dtype=np.float64)
+        return _Block(np.empty(0, np.int64), np.empty(0, np.int64), empty, empty, None, None)
+    lines = np.searchsorted(np.flatnonzero(buf == _NEWLINE), starts) + first_line
+    is_label = np.ones(starts.size, dtype=bool)
     is_label[1:] = lines[1:] != lines[:-1]
+    colons = np.flatnonzero(buf == _COLON)
+    colons_per_token = np.bincount(np.searchsorted(starts, colons, side="right") - 1, minlength=starts.size)
+    is_qid = ~is_label & (buf[starts] == _Q)
+    if (colons_per_token[~is_label] != 1).any() or (colons_per_token[is_label] > 1).any():
+        raise _Malformed
+    numbers = _numbers(buf, space, colons, starts[is_qid])
+    counts = np.where(is_qid, 1, 1 + colons_per_token)
+    if numbers.size != counts.sum():
+        raise _Malformed
+    first_number = np.cumsum(counts) - counts
     rows = np.cumsum(is_label) - 1
-    label_text, label_sep, weight_text = np.strings.partition(tokens[is_label], b":")
-    labels = _cast(label_text, np.float64, tokens[is_label], lines[is_label], name, "label")
-    weights = None
-    if label_sep.any():
-        _require_all(
-            label_sep != b"", lines[is_label], name, "a weight ('label:weight') on every line or none"
-        )
-        weights = _cast(weight_text, np.float64, tokens[is_label], lines[is_label], name, "weight")
-    entries, entry_lines, entry_rows = tokens[~is_label], lines[~is_label], rows[~is_label]
-    key, sep, value = np.strings.partition(entries, b":")
-    _require_all(sep != b"", entry_lines, name, "'index:value' pairs after the label")
-    is_qid = key == b"qid"
-    qid = _block_qid(
-        value[is_qid], entries[is_qid], entry_lines[is_qid], entry_rows[is_qid], labels.size, name
+    labels = numbers[first_number[is_label]]
+    weights = _weights(numbers, first_number, colons_per_token, is_label, lines, name)
+    qid = _qid(numbers[first_number[is_qid]], rows[is_qid], int(is_label.sum()), name)
+    features = ~is_label & ~is_qid
+    columns = numbers[first_number[features]]
+    if ((columns < 0) | (columns != np.floor(columns)) | (columns >= _LARGEST_EXACT)).any():
+        raise _Malformed
+    return _Block(
+        rows[features], columns.astype(np.int64), numbers[first_number[features] + 1], labels, weights, qid
     )
-    keep = ~is_qid
-    columns = _cast(key[keep], np.int64, entries[keep], entry_lines[keep], name, "feature index")
-    if columns.size and columns.min() < 0:
-        bad = int(np.argmax(columns < 0))
-        raise AlgorithmClientError(
-            f"Negative feature index in {name} line {int(entry_lines[keep][bad])}; {FORMAT_HINT}"
-        )
-    values = _cast(value[keep], dtype, entries[keep], entry_lines[keep], name, "feature value")
-    return _Block(entry_rows[keep], columns, values, labels, weights, qid)
 
 
-def _block_qid(
-    text: np.ndarray, tokens: np.ndarray, lines: np.ndarray, rows: np.ndarray, n_rows: int, name: str
+def _numbers(buf: np.ndarray, space: np.ndarray, colons: np.ndarray, qid_starts: np.ndarray) -> np.ndarray:
+    """Every number of the block, in order: colons and the letters of ``qid:`` separate like spaces.
+
+    The numbers are packed into one Arrow string array and cast to float64 at once (Arrow's
+    parser is strict: ``1.5-2`` or ``1_000`` is an error, not a number).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    separator = space.copy()
+    separator[colons] = True
+    if qid_starts.size:
+        letters = np.minimum((qid_starts[:, None] + np.arange(3)).ravel(), buf.size - 1)
+        if (buf[letters].reshape(-1, 3) != np.frombuffer(b"qid", dtype=np.uint8)).any():
+            raise _Malformed
+        separator[letters] = True
+    digit = ~separator
+    starts = np.flatnonzero(digit & np.concatenate(([True], separator[:-1])))
+    ends = np.flatnonzero(digit & np.concatenate((separator[1:], [True]))) + 1
+    offsets = np.zeros(starts.size + 1, dtype=np.int32)
+    np.cumsum(ends - starts, out=offsets[1:])
+    words = pa.StringArray.from_buffers(
+        starts.size, pa.py_buffer(offsets), pa.py_buffer(buf[digit].tobytes())
+    )
+    try:
+        return pc.cast(words, pa.float64()).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Malformed from None
+
+
+def _weights(
+    numbers: np.ndarray,
+    first_number: np.ndarray,
+    colons_per_token: np.ndarray,
+    is_label: np.ndarray,
+    lines: np.ndarray,
+    name: str,
 ) -> np.ndarray | None:
     import numpy as np
 
-    if text.size == 0:
+    weighted = colons_per_token[is_label] == 1
+    if not weighted.any():
         return None
-    qid = _cast(text, np.int64, tokens, lines, name, "qid")
-    out = np.full(n_rows, -1, dtype=np.int64)
-    out[rows] = qid
-    if (out < 0).any() or np.unique(rows).size != rows.size:
+    if not weighted.all():
+        line = int(lines[is_label][int(np.argmin(weighted))])
         raise AlgorithmClientError(
-            f"{name}: every line needs exactly one non-negative qid or none; {FORMAT_HINT}"
+            f"Malformed {name} line {line}: expected a weight ('label:weight') on every line or none; "
+            f"{FORMAT_HINT}"
         )
-    return out
+    weights: np.ndarray = numbers[first_number[is_label] + 1]
+    return weights
 
 
-def _cast(
-    text: np.ndarray, dtype: npt.DTypeLike, tokens: np.ndarray, lines: np.ndarray, name: str, what: str
-) -> np.ndarray:
-    """``text.astype(dtype)``; on failure, name the first token that does not parse."""
+def _qid(values: np.ndarray, rows: np.ndarray, n_rows: int, name: str) -> np.ndarray | None:
     import numpy as np
 
+    if values.size == 0:
+        return None
+    if values.size != n_rows or np.unique(rows).size != n_rows:
+        raise AlgorithmClientError(
+            f"{name}: every line needs exactly one qid, or none may have one; {FORMAT_HINT}"
+        )
+    if ((values < 0) | (values != np.floor(values)) | (values >= _LARGEST_EXACT)).any():
+        raise _Malformed
+    qid = np.empty(n_rows, dtype=np.int64)
+    qid[rows] = values.astype(np.int64)
+    return qid
+
+
+def _locate_problem(data: bytes, first_line: int, name: str) -> str:
+    """The first malformed token of a block, found line by line (runs only for bad input)."""
+    for offset, line in enumerate(data.split(b"\n")):
+        tokens = line.decode("utf-8", errors="replace").split()
+        problem = _line_problem(tokens)
+        if problem:
+            return f"{problem[0]} in {name} line {first_line + offset}: {problem[1]!r}; {FORMAT_HINT}"
+    return f"Cannot parse {name} as libsvm; {FORMAT_HINT}"
+
+
+def _line_problem(tokens: list[str]) -> tuple[str, str] | None:
+    """(what is wrong, the token) for the first bad token of a line, or None."""
+    if not tokens:
+        return None
+    label, *weight = tokens[0].split(":")
+    if not _is_number(label) or len(weight) > 1 or (weight and not _is_number(weight[0])):
+        return "Invalid label", tokens[0]
+    for token in tokens[1:]:
+        key, sep, value = token.partition(":")
+        if key == "qid":
+            if not (value.isdigit() and sep):
+                return "Invalid qid", token
+        elif not sep or ":" in value:
+            return "Expected an index:value pair", token
+        elif not key.isdigit():
+            return "Invalid feature index (a non-negative integer)", token
+        elif not _is_number(value):
+            return "Invalid feature value", token
+    return None
+
+
+def _is_number(text: str) -> bool:
+    """Whether Arrow reads ``text`` as a float (as Python's float() does, except for "1_000")."""
+    if "_" in text:
+        return False
     try:
-        return text.astype(dtype)
-    except (ValueError, OverflowError) as exc:
-        for index, item in enumerate(text):
-            try:
-                np.array([item]).astype(dtype)
-            except (ValueError, OverflowError):
-                token = tokens[index].decode("utf-8", errors="replace")
-                raise AlgorithmClientError(
-                    f"Invalid {what} in {name} line {int(lines[index])}: {token!r}; {FORMAT_HINT}"
-                ) from exc
-        raise AlgorithmClientError(f"Invalid {what} in {name}; {FORMAT_HINT}") from exc
-
-
-def _require_all(ok: np.ndarray, lines: np.ndarray, name: str, expected: str) -> None:
-    import numpy as np
-
-    if not ok.all():
-        line = int(lines[int(np.argmin(ok))])
-        raise AlgorithmClientError(f"Malformed {name} line {line}: expected {expected}; {FORMAT_HINT}")
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _assemble(blocks: list[_Block], name: str, dtype: npt.DTypeLike) -> LibsvmData:
@@ -188,21 +248,22 @@ def _assemble(blocks: list[_Block], name: str, dtype: npt.DTypeLike) -> LibsvmDa
     blocks = [block for block in blocks if block.labels.size]
     if not blocks:
         return LibsvmData(sparse.csr_matrix((0, 0), dtype=dtype), np.empty(0, np.float32), None, None)
-    with_weights = {block.weights is not None for block in blocks}
-    with_qid = {block.qid is not None for block in blocks}
-    if len(with_weights) > 1 or len(with_qid) > 1:
+    if (
+        len({block.weights is None for block in blocks}) > 1
+        or len({block.qid is None for block in blocks}) > 1
+    ):
         raise AlgorithmClientError(
             f"{name}: weights and qids must be on every line or on none; {FORMAT_HINT}"
         )
-    offsets = np.cumsum([0] + [block.labels.size for block in blocks])
-    rows = np.concatenate([block.rows + offset for block, offset in zip(blocks, offsets, strict=False)])
+    n_rows = sum(block.labels.size for block in blocks)
+    # Entries come row by row, so the row pointer is the running count of entries per row.
+    row_counts = np.concatenate([np.bincount(block.rows, minlength=block.labels.size) for block in blocks])
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(row_counts, out=indptr[1:])
     columns = np.concatenate([block.columns for block in blocks])
     n_columns = int(columns.max()) + 1 if columns.size else 0
-    features = sparse.csr_matrix(
-        (np.concatenate([block.values for block in blocks]), (rows, columns)),
-        shape=(int(offsets[-1]), n_columns),
-        dtype=dtype,
-    )
+    values = np.concatenate([block.values for block in blocks]).astype(dtype)
+    features = sparse.csr_matrix((values, columns, indptr), shape=(n_rows, n_columns))
     labels = np.concatenate([block.labels for block in blocks]).astype(np.float32)
     weights = [block.weights for block in blocks if block.weights is not None]
     qid = [block.qid for block in blocks if block.qid is not None]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opensage.errors import AlgorithmClientError
+from opensage.formats._arrow import table_to_array
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,10 +27,9 @@ def read_parquet(
 
     name = display_name or path.name
     table = _read_table(path, name)
-    out = np.empty((table.num_rows, table.num_columns), dtype=dtype)
     for index, column in enumerate(table.columns):
-        out[:, index] = _numeric(column, index, table.column_names[index], name, np.dtype(dtype))
-    return out
+        _check_numeric(column, index, table.column_names[index], name)
+    return table_to_array(table, np.dtype(dtype))
 
 
 def _read_table(path: Path, name: str) -> Any:
@@ -42,8 +42,7 @@ def _read_table(path: Path, name: str) -> Any:
         raise AlgorithmClientError(f"Cannot read {name} as Parquet: {exc}") from exc
 
 
-def _numeric(column: Any, index: int, column_name: str, name: str, dtype: np.dtype) -> np.ndarray:
-    import pyarrow as pa
+def _check_numeric(column: Any, index: int, column_name: str, name: str) -> None:
     import pyarrow.types as pa_types
 
     kind = column.type
@@ -57,5 +56,3 @@ def _numeric(column: Any, index: int, column_name: str, name: str, dtype: np.dty
         raise AlgorithmClientError(
             f"Column {index + 1} ({column_name!r}) of {name} has type {kind}; {NUMERIC_HINT}"
         )
-    # Casting to floating point turns nulls into NaN in to_numpy.
-    return column.cast(pa.from_numpy_dtype(dtype)).to_numpy()  # type: ignore[no-any-return]

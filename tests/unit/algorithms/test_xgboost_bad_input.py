@@ -182,9 +182,7 @@ def test_a_tuning_objective_on_validation_needs_that_channel(make_env: EnvFactor
 def test_libsvm_errors_name_the_line(make_env: EnvFactory) -> None:
     env = make_env({"num_round": "2"}, {"train": "text/libsvm"})
     (env.channels["train"].path / "train.libsvm").write_text("1 0:1\n0 1:2\n1 3;4\n")
-    assert failure(env).startswith(
-        "Malformed train.libsvm line 3: expected 'index:value' pairs after the label"
-    )
+    assert failure(env).startswith("Expected an index:value pair in train.libsvm line 3: '3;4'")
 
 
 def test_recordio_without_labels(make_env: EnvFactory) -> None:

@@ -58,16 +58,31 @@ def test_files_larger_than_one_parsing_block_keep_line_numbers(
     ("text", "expected"),
     [
         ("1 0:1\nabc 0:2\n", r"Invalid label in train\.libsvm line 2: 'abc'"),
-        ("1 0:1\n1 2\n", r"Malformed train\.libsvm line 2: expected 'index:value' pairs"),
-        ("1 x:1\n", r"Invalid feature index in train\.libsvm line 1: 'x:1'"),
-        ("1 -1:1\n", r"Negative feature index in train\.libsvm line 1"),
+        ("1 0:1\n1:x 0:2\n", r"Invalid label in train\.libsvm line 2: '1:x'"),
+        ("1 0:1\n1 2\n", r"Expected an index:value pair in train\.libsvm line 2: '2'"),
+        ("1 0:1:2\n", r"Expected an index:value pair in train\.libsvm line 1: '0:1:2'"),
+        ("1 x:1\n", r"Invalid feature index \(a non-negative integer\) in train\.libsvm line 1: 'x:1'"),
+        ("1 -1:1\n", r"Invalid feature index \(a non-negative integer\) in train\.libsvm line 1: '-1:1'"),
+        ("1 1.5:1\n", r"Invalid feature index .* line 1: '1.5:1'"),
+        ("1 0:1.5-2\n", r"Invalid feature value in train\.libsvm line 1: '0:1.5-2'"),
+        ("1 0:1_000\n", r"Invalid feature value in train\.libsvm line 1: '0:1_000'"),
+        ("1 qid:x 0:1\n", r"Invalid qid in train\.libsvm line 1: 'qid:x'"),
+        ("1 q:1\n", r"Invalid feature index .* line 1: 'q:1'"),
+        ("1 q:", r"Invalid feature index .* line 1: 'q:'"),
         ("1:2 0:1\n0 0:1\n", r"Malformed train\.libsvm line 2: expected a weight"),
-        ("1 qid:1 0:1\n0 0:1\n", r"every line needs exactly one non-negative qid"),
+        ("1 qid:1 0:1\n0 0:1\n", r"every line needs exactly one qid, or none may have one"),
+        ("1 qid:1 qid:2 0:1\n", r"every line needs exactly one qid"),
     ],
 )
 def test_malformed_lines_are_client_errors(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(AlgorithmClientError, match=expected):
         read_libsvm(write(tmp_path, text))
+
+
+def test_lines_with_only_a_label(tmp_path: Path) -> None:
+    data = read_libsvm(write(tmp_path, "1\n0\n"))
+    assert data.features.shape == (2, 0)
+    assert np.array_equal(data.labels, [1, 0])
 
 
 def test_an_empty_file_has_no_rows(tmp_path: Path) -> None:
