@@ -9,9 +9,9 @@ model and checks it on the held-out cases.
 from __future__ import annotations
 
 import io
+import re
 import socket
 import tarfile
-import tempfile
 import time
 import urllib.request
 from typing import Any
@@ -25,6 +25,15 @@ from opensage.embedded import EmbeddedServer, free_port
 BUCKET = "opensage-demo"
 PREFIX = "breast-cancer"
 ROLE = "arn:aws:iam::000000000000:role/opensage-demo"
+
+
+_ROUND = re.compile(r"^\[(\d+)\]\t")
+
+
+def _round_of(message: str) -> int | None:
+    """The boosting round of an XGBoost metric line ("[12]\ttrain-auc:..."), if it is one."""
+    match = _ROUND.match(message)
+    return int(match.group(1)) if match else None
 
 
 def _serving(url: str) -> bool:
@@ -101,10 +110,12 @@ def _check_model(s3: Any, artifacts: str, validation: Any) -> float:
 
     bucket, key = artifacts.removeprefix("s3://").split("/", 1)
     archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    with tempfile.TemporaryDirectory() as folder:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(folder, filter="data")
-        booster = xgboost.Booster(model_file=f"{folder}/xgboost-model")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile("xgboost-model")
+        if member is None:
+            raise click.ClickException(f"{artifacts} holds no xgboost-model file")
+        booster = xgboost.Booster()
+        booster.load_model(bytearray(member.read()))
     predictions = booster.predict(xgboost.DMatrix(validation[:, 1:]))
     return float(roc_auc_score(validation[:, 0], predictions))
 
@@ -124,13 +135,24 @@ def _run(context: CliContext, rounds: int) -> None:
     console.print(f"[bold]2.[/] CreateTrainingJob {name} (built-in XGBoost, {rounds} rounds)")
     started = time.monotonic()
     sagemaker.create_training_job(**_training_request(name, settings.region, rounds))
+    progress = {"status": "Starting", "round": ""}
     with console.status("Starting", spinner="dots") as status:
 
+        def refresh() -> None:
+            status.update(f"{progress['status']}  {progress['round']}")
+
         def show(host: str, message: str) -> None:
-            console.print(f"   {host} | {message}", highlight=False, markup=False)
+            text = message.replace("\t", "  ")
+            round_number = _round_of(message)
+            if round_number is None or round_number % 10 == 0 or round_number == rounds - 1:
+                console.print(f"   {host} | {text}", highlight=False, markup=False)
+            if round_number is not None:
+                progress["round"] = f"round {round_number + 1}/{rounds}"
+                refresh()
 
         def track(described: dict[str, Any]) -> None:
-            status.update(f"{described['TrainingJobStatus']} / {described['SecondaryStatus']}")
+            progress["status"] = f"{described['TrainingJobStatus']} / {described['SecondaryStatus']}"
+            refresh()
 
         result = follow_job(sagemaker, logs, name, show, follow=True, poll_seconds=0.2, on_status=track)
     elapsed = time.monotonic() - started

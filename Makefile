@@ -1,0 +1,36 @@
+# The two set-up commands of the README (`make demo`, `make test`) work on a fresh machine:
+# each creates .venv and installs opensage into it first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+.PHONY: install demo test test-slow lint bench clean
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/opensage demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+# Suites marked slow stay out of `make test`; this runs everything.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m "slow or not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/training_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,108 @@
+"""The command line as a user runs it: env, jobs list/describe/logs, and the demo end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from opensage.cli.main import _register, cli
+from opensage.embedded import EmbeddedServer, free_port
+from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_for_secondary, xgboost_job
+
+BUCKET = "cli-tests"
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    _register()
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def train_uri(s3_client: Any) -> str:
+    train, _ = breast_cancer_split()
+    ensure_bucket(s3_client, BUCKET)
+    s3_client.put_object(Bucket=BUCKET, Key="train/train.csv", Body=csv_bytes(train))
+    return f"s3://{BUCKET}/train/"
+
+
+def test_env_prints_what_a_client_needs(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["env", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "export AWS_ENDPOINT_URL=http://127.0.0.1:8080" in result.output
+    for name in ("AWS_DEFAULT_REGION=us-east-1", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="):
+        assert f"export {name}" in result.output
+
+
+def test_env_points_at_the_running_server(runner: CliRunner, server: EmbeddedServer, tmp_path: Path) -> None:
+    (tmp_path / "server.json").write_text(f'{{"url": "{server.endpoint_url}", "pid": 1}}')
+    result = runner.invoke(cli, ["env", "--home", str(tmp_path)])
+    assert f"export AWS_ENDPOINT_URL={server.endpoint_url}" in result.output
+
+
+def test_jobs_logs_list_and_describe(
+    runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str
+) -> None:
+    request = xgboost_job("cli-logs", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "4"})
+    sagemaker_client.create_training_job(**request)
+    followed = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-logs", "--follow"])
+    assert followed.exit_code == 0, followed.output
+    assert "[3]\ttrain-logloss:" in followed.output
+    assert "--- cli-logs: Completed" in followed.output
+    again = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-logs"])
+    assert again.output.count("train-logloss:") == 4
+    listed = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "list", "--status", "Completed"])
+    assert "cli-logs" in listed.output
+    described = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "describe", "cli-logs"])
+    assert '"TrainingJobStatus": "Completed"' in described.output
+
+
+def test_jobs_stop_and_errors(runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str) -> None:
+    endless = {"objective": "binary:logistic", "num_round": "1000000"}
+    sagemaker_client.create_training_job(**xgboost_job("cli-stop", BUCKET, {"train": train_uri}, endless))
+    wait_for_secondary(sagemaker_client, "cli-stop", "Training")
+    stopped = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "stop", "cli-stop"])
+    assert stopped.exit_code == 0 and "Stopping cli-stop" in stopped.output
+    missing = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "describe", "no-such-job"])
+    assert missing.exit_code == 1 and "ValidationException: Requested resource not found" in missing.output
+    nobody = runner.invoke(cli, ["--endpoint-url", f"http://127.0.0.1:{free_port()}", "jobs", "list"])
+    assert nobody.exit_code == 1 and "no opensage server answers" in nobody.output
+
+
+def test_follow_prints_lines_while_the_job_runs(
+    runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str
+) -> None:
+    request = xgboost_job("cli-live", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "400"})
+    sagemaker_client.create_training_job(**request)
+    output: dict[str, str] = {}
+
+    def follow() -> None:
+        output["text"] = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-live", "-f"]).output
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    thread.join(120)
+    assert "[399]\ttrain-logloss:" in output["text"] and "--- cli-live: Completed" in output["text"]
+
+
+def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
+    environment = {**os.environ, "OPENSAGE_HOME": str(tmp_path / "home"), "OPENSAGE_PORT": str(free_port())}
+    completed = subprocess.run(
+        [sys.executable, "-m", "opensage.cli.main", "demo", "--rounds", "20"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Completed in" in completed.stdout and "validation:auc" in completed.stdout
+    auc = float(completed.stdout.split("held-out cases = ")[1].split()[0])
+    assert auc > 0.9
+    assert (tmp_path / "home" / "objects" / "opensage-demo" / "breast-cancer" / "train" / "train.csv").exists()
