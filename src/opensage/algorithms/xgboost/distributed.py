@@ -96,17 +96,13 @@ def host_group(env: TrainingEnvironment, timeout_s: float) -> Iterator[Group]:
     if len(env.hosts) == 1:
         yield LocalGroup()
         return
-    from xgboost import collective
-
     if env.master_port <= 0:
         raise AlgorithmError("Distributed training needs the master's port (TrainingEnvironment.master_port)")
     tracker = _start_tracker(env, timeout_s) if env.is_master else None
     try:
-        _join(env, timeout_s)
-        try:
+        with contextlib.ExitStack() as joined:
+            _join(env, timeout_s, joined)
             yield _checked_group(env)
-        finally:
-            collective.finalize()
     finally:
         if tracker is not None:
             _stop_tracker(tracker, timeout_s)
@@ -148,8 +144,12 @@ def _stop_tracker(tracker: Any, timeout_s: float) -> None:
         tracker.free()
 
 
-def _join(env: TrainingEnvironment, timeout_s: float) -> None:
-    """Join the tracker, retrying while it is not listening yet (other hosts start at their own pace)."""
+def _join(env: TrainingEnvironment, timeout_s: float, joined: contextlib.ExitStack) -> None:
+    """Enter XGBoost's CommunicatorContext on ``joined``, retrying while the tracker is not listening yet.
+
+    Hosts start at their own pace; a failed attempt leaves nothing to undo, so the next one
+    starts afresh. The collective stays joined until ``joined`` closes.
+    """
     from xgboost import collective
     from xgboost.core import XGBoostError
 
@@ -166,7 +166,7 @@ def _join(env: TrainingEnvironment, timeout_s: float) -> None:
             with warnings.catch_warnings():
                 # XGBoost warns at every refused connection; the loop below is the retry.
                 warnings.simplefilter("ignore")
-                collective.init(**args)
+                joined.enter_context(collective.CommunicatorContext(**args))
             return
         except XGBoostError as exc:
             if time.monotonic() >= deadline:
