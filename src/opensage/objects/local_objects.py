@@ -57,6 +57,7 @@ from opensage.objects.base import (
 )
 from opensage.objects.files import (
     TempFile,
+    fsync_directory,
     make_directories,
     remove_abandoned_temp_files,
     remove_empty_parents,
@@ -288,6 +289,8 @@ class LocalObjectStore(ObjectStore):
         with self.index.write() as connection:
             if regular_file_stat(path) is not None:
                 path.unlink()
+                # Without this a crash could bring the file back, and access would adopt it again.
+                fsync_directory(path.parent)
                 remove_empty_parents(path, self.layout.bucket_dir(bucket))
             records.delete_object(connection, bucket, key)
             records.remove_intents(connection, bucket, key)

@@ -10,6 +10,7 @@ mid-way through the same key.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat as stat_module
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from opensage.objects import records
 from opensage.objects.checksums import Digests
-from opensage.objects.files import remove_empty_parents
+from opensage.objects.files import fsync_directory, remove_empty_parents
 from opensage.objects.records import ObjectRecord
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -31,6 +32,10 @@ def regular_file_stat(path: Path) -> os.stat_result | None:
         result = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:  # no file can have such a name
+            return None
+        raise
     return result if stat_module.S_ISREG(result.st_mode) else None
 
 
@@ -61,6 +66,7 @@ def reconcile_key(
         return hint
     if row is None and kind == "delete":
         path.unlink()
+        fsync_directory(path.parent)
         remove_empty_parents(path, bucket_dir)
         return None
     fixed = describe_file(path, bucket, key, hint or row)

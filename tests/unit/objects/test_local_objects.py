@@ -8,7 +8,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from tests.unit.objects.conftest import BUCKET
+from tests.unit.objects.test_keys import KEYS
 
 from opensage.errors import (
     BadDigest,
@@ -266,3 +268,24 @@ def test_store_reopens_with_everything_in_place(store: LocalObjectStore, store_r
     assert reopened.head_object(BUCKET, "persist").metadata == {"m": "v"}
     assert reopened.get_bytes(BUCKET, "persist") == b"kept"
     reopened.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=KEYS)
+def test_any_key_round_trips_on_disk_and_stays_in_its_bucket(store: LocalObjectStore, key: str) -> None:
+    store.put_bytes(BUCKET, key, key.encode())
+    assert store.get_bytes(BUCKET, key) == key.encode()
+    assert [o.key for o in store.iter_objects(BUCKET)] == [key]
+    bucket_dir = (store.root / BUCKET).resolve()
+    files = [p for p in store.root.rglob("*") if p.is_file() and not p.name.startswith(".opensage")]
+    assert len(files) == 1 and files[0].resolve().is_relative_to(bucket_dir)
+    assert store.layout.key_of(BUCKET, files[0]) == key
+    store.delete_object(BUCKET, key)
+    assert list(bucket_dir.iterdir()) == []
+
+
+def test_longest_escaped_keys_fit(store: LocalObjectStore) -> None:
+    for key in ("%" * 1024, "./" * 512, "é" * 512):
+        store.put_bytes(BUCKET, key, b"x")
+        assert store.head_object(BUCKET, key).key == key
+        store.delete_object(BUCKET, key)
