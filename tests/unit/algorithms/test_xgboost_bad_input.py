@@ -185,6 +185,17 @@ def test_libsvm_errors_name_the_line(make_env: EnvFactory) -> None:
     assert failure(env).startswith("Expected an index:value pair in train.libsvm line 3: '3;4'")
 
 
+def test_csv_without_a_content_type_is_read_as_libsvm_and_says_so(make_env: EnvFactory) -> None:
+    env = make_env({"num_round": "2"}, {"train": None})
+    (env.channels["train"].path / "train.csv").write_text(ROWS)
+    message = failure(env)
+    assert message.startswith("Invalid label in train.csv line 1: '0,0.5,0'")
+    assert message.endswith(
+        "The channel has no ContentType, so it is read as libsvm (SageMaker's default); for CSV, set "
+        "ContentType to text/csv"
+    )
+
+
 def test_recordio_without_labels(make_env: EnvFactory) -> None:
     env = make_env({"num_round": "2"}, {"train": "application/x-recordio-protobuf"})
     with (env.channels["train"].path / "train.rec").open("wb") as stream:

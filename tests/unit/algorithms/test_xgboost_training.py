@@ -164,7 +164,11 @@ def test_multiclass_on_parquet(
         "eval_metric": "mlogloss,merror",
     }
     env = make_env(hyperparameters, {"train": "application/x-parquet", "validation": "application/x-parquet"})
-    write_parquet(env.channels["train"].path / "train.parquet", x_train, y_train)
+    write_parquet(env.channels["train"].path / "part-0.parquet", x_train[:60], y_train[:60])
+    write_parquet(env.channels["train"].path / "part-1.parquet", x_train[60:], y_train[60:])
+    # What Spark writes beside its part files: markers and metadata, not rows.
+    (env.channels["train"].path / "_SUCCESS").write_bytes(b"")
+    pq.write_metadata(pa.schema([("label", pa.float32())]), env.channels["train"].path / "_common_metadata")
     write_parquet(env.channels["validation"].path / "validation.parquet", x_valid, y_valid)
 
     XGBoostAlgorithm().train(env)

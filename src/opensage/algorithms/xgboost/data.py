@@ -62,19 +62,31 @@ def channel_content_type(channel: ChannelInput) -> str:
 
 
 def load_channel(channel: ChannelInput, *, csv_weights: bool, label_rule: LabelRule) -> ChannelData | None:
-    """Read every file of the channel (subdirectories included); None when it holds no rows."""
+    """Read every file of the channel (subdirectories included); None when it holds no rows.
+
+    Empty files hold no rows in any format (Spark's ``_SUCCESS`` markers); Parquet channels
+    also skip ``_``-prefixed files (``_metadata``, ``_common_metadata``), as pyarrow does.
+    """
     media_type = channel_content_type(channel)
     parts = []
     for path in channel.files():
         name = path.relative_to(channel.path).as_posix()
-        part = _read_file(path, name, media_type, csv_weights)
+        if _holds_no_rows(path, media_type):
+            continue
+        part = _read_file(path, name, media_type, csv_weights, defaulted=channel.content_type is None)
         if part is not None and part.n_rows:
             _check_part(part, name, label_rule)
             parts.append((name, part))
     return _combine(parts, channel.name) if parts else None
 
 
-def _read_file(path: Path, name: str, media_type: str, csv_weights: bool) -> ChannelData | None:
+def _holds_no_rows(path: Path, media_type: str) -> bool:
+    return path.stat().st_size == 0 or (media_type == ct.PARQUET and path.name.startswith("_"))
+
+
+def _read_file(
+    path: Path, name: str, media_type: str, csv_weights: bool, *, defaulted: bool
+) -> ChannelData | None:
     if media_type == ct.CSV:
         from opensage.formats.csv import read_csv
 
@@ -87,7 +99,16 @@ def _read_file(path: Path, name: str, media_type: str, csv_weights: bool) -> Cha
         return _from_records(path, name)
     from opensage.formats.libsvm import read_libsvm
 
-    data = read_libsvm(path, display_name=name)
+    try:
+        data = read_libsvm(path, display_name=name)
+    except AlgorithmClientError as exc:
+        if not defaulted:
+            raise
+        # The most common cause: CSV uploaded without a ContentType, read as SageMaker's default.
+        raise AlgorithmClientError(
+            f"{exc}. The channel has no ContentType, so it is read as libsvm (SageMaker's default); "
+            "for CSV, set ContentType to text/csv"
+        ) from exc
     return ChannelData(data.features, data.labels, data.weights, data.qid)
 
 
