@@ -21,8 +21,6 @@ case-sensitive volume for such data.
 
 from __future__ import annotations
 
-import errno
-import io
 import os
 import shutil
 import sqlite3
@@ -37,11 +35,8 @@ from opensage.errors import (
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
     InternalError,
-    InvalidRange,
-    KeyTooLong,
     NoSuchBucket,
     NoSuchKey,
-    ObjectPathConflict,
 )
 from opensage.objects import multipart, records
 from opensage.objects.base import (
@@ -66,6 +61,8 @@ from opensage.objects.index import IndexDatabase
 from opensage.objects.keys import validate_bucket_name, validate_key
 from opensage.objects.layout import StoreLayout
 from opensage.objects.listing import list_page
+from opensage.objects.placement import check_path_free, place_file
+from opensage.objects.readers import last_byte, range_stream
 from opensage.objects.records import ObjectRecord
 from opensage.objects.repair import reconcile_key, regular_file_stat
 from opensage.objects.writers import BodySink, LocalObjectWriter
@@ -140,9 +137,8 @@ class LocalObjectStore(ObjectStore):
     def open_writer(self, bucket: str, key: str, options: WriteOptions | None = None) -> ObjectWriter:
         validate_key(key)
         self.require_bucket(self.index.connection(), bucket)
-        path = self.layout.object_path(bucket, key)
         # Fail before the client sends a body that could never be stored.
-        self._check_path_free(bucket, key, path)
+        check_path_free(self.layout, bucket, key)
         sink = BodySink(self.layout.temp_dir, options or WriteOptions(), "put-")
         return LocalObjectWriter(sink, partial(self._publish_body, bucket, key))
 
@@ -169,7 +165,6 @@ class LocalObjectStore(ObjectStore):
         ``guard`` runs in the same transaction first; it may raise to cancel the commit.
         """
         bucket, key = record.bucket, record.key
-        path = self.layout.object_path(bucket, key)
         with self.index.write() as connection:
             intent = records.add_intent(connection, bucket, key, "put", record, time.time_ns())
         placed = False
@@ -178,7 +173,7 @@ class LocalObjectStore(ObjectStore):
                 self.require_bucket(connection, bucket)
                 if guard is not None:
                     guard(connection)
-                self._place(temp, path, bucket, key)
+                place_file(self.layout, temp, bucket, key)
                 placed = True
                 records.put_object(connection, record)
                 records.remove_intents(connection, bucket, key)
@@ -188,57 +183,6 @@ class LocalObjectStore(ObjectStore):
                     records.remove_intent(connection, intent)
             raise
         return record
-
-    def _place(self, temp: TempFile, path: Path, bucket: str, key: str) -> None:
-        try:
-            make_directories(path.parent, self.layout.root)
-        except (NotADirectoryError, FileExistsError) as exc:
-            raise self._conflict(bucket, key, path) from exc
-        except OSError as exc:
-            _raise_if_name_too_long(exc, key)
-            raise
-        try:
-            temp.publish(path)
-        except IsADirectoryError as exc:
-            # An empty folder left by a crash is not a conflict; one holding keys is.
-            try:
-                path.rmdir()
-            except OSError:
-                raise self._conflict(bucket, key, path) from exc
-            temp.publish(path)
-        except OSError as exc:
-            _raise_if_name_too_long(exc, key)
-            raise
-
-    def _check_path_free(self, bucket: str, key: str, path: Path) -> None:
-        bucket_dir = self.layout.bucket_dir(bucket)
-        try:
-            blocked = any(
-                ancestor.exists() and not ancestor.is_dir()
-                for ancestor in path.parents
-                if bucket_dir in ancestor.parents
-            )
-            if blocked or (path.is_dir() and any(path.iterdir())):
-                raise self._conflict(bucket, key, path)
-        except OSError as exc:
-            _raise_if_name_too_long(exc, key)
-            raise
-
-    def _conflict(self, bucket: str, key: str, path: Path) -> ObjectPathConflict:
-        bucket_dir = self.layout.bucket_dir(bucket)
-        for ancestor in reversed(path.parents):
-            if bucket_dir in ancestor.parents and ancestor.is_file():
-                other = self.layout.key_of(bucket, ancestor)
-                return ObjectPathConflict(
-                    f"Cannot store key {key!r}: the local object store keeps each key as a file, and "
-                    f"{other!r} is already an object, so it cannot also be the folder {key!r} needs. "
-                    f"Delete {other!r} or choose a different key."
-                )
-        return ObjectPathConflict(
-            f"Cannot store key {key!r}: the local object store keeps each key as a file, and other keys "
-            f"starting with {key + '/'!r} are kept in a folder of that name. Delete them or choose a "
-            "different key."
-        )
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         return self._current(bucket, key).to_info()
@@ -268,13 +212,13 @@ class LocalObjectStore(ObjectStore):
         path = self.layout.object_path(bucket, key)
         for _ in range(_OPEN_ATTEMPTS):
             record = self._current(bucket, key)
-            last = _check_range(record.size, start, end)
+            last = last_byte(record.size, start, end)
             try:
                 handle = path.open("rb")
             except (FileNotFoundError, IsADirectoryError):
                 continue
             if record.matches(os.fstat(handle.fileno())):
-                return record.to_info(), _range_stream(handle, start, last, record.size)
+                return record.to_info(), range_stream(handle, start, last, record.size)
             handle.close()
         raise InternalError(f"Object {key!r} kept changing while it was being opened; retry the request.")
 
@@ -415,50 +359,3 @@ def _holds_files(folder: Path) -> bool:
 
 def _no_such_key(key: str) -> NoSuchKey:
     return NoSuchKey(f"The specified key {key!r} does not exist.")
-
-
-def _raise_if_name_too_long(exc: OSError, key: str) -> None:
-    if exc.errno == errno.ENAMETOOLONG:
-        raise KeyTooLong(f"Key {key!r} is too long for a path on this file system.") from exc
-
-
-def _check_range(size: int, start: int, end: int | None) -> int:
-    """The last byte to return for ``start..end``; InvalidRange when no byte of it exists."""
-    if start < 0 or (end is not None and end < start):
-        raise InvalidRange(f"The range {start}-{end} is not valid.")
-    if size == 0 and start == 0 and end is None:
-        return -1
-    if start >= size:
-        raise InvalidRange(f"The requested range starts at byte {start} but the object has {size} bytes.")
-    return size - 1 if end is None else min(end, size - 1)
-
-
-def _range_stream(handle: BinaryIO, start: int, last: int, size: int) -> BinaryIO:
-    if start == 0 and last == size - 1:
-        return handle
-    handle.seek(start)
-    return io.BufferedReader(_BoundedReader(handle, last - start + 1))
-
-
-class _BoundedReader(io.RawIOBase):
-    """At most ``remaining`` bytes of an open file, from its current position."""
-
-    def __init__(self, handle: BinaryIO, remaining: int) -> None:
-        self._handle = handle
-        self._remaining = remaining
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self._remaining <= 0:
-            return 0
-        view = memoryview(buffer)[: self._remaining]
-        data = self._handle.read(len(view))
-        view[: len(data)] = data
-        self._remaining -= len(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
