@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opensage.errors import InvalidArgument, InvalidBucketName, KeyTooLong
-from opensage.objects.keys import key_to_relpath, relpath_to_key, validate_bucket_name, validate_key
+from opensage.objects.keys import (
+    is_valid_bucket_name,
+    key_to_relpath,
+    relpath_to_key,
+    validate_bucket_name,
+    validate_key,
+)
 
 # Any key S3 accepts: UTF-8 text (no lone surrogates) of 1..1024 bytes; bias towards the tricky characters.
 _TRICKY = st.sampled_from(["/", ".", "..", "%", "+", " ", "\\", "\x00", "%2F", "é", "😀", "~", "\n"])
@@ -90,6 +96,7 @@ def test_key_validation() -> None:
 
 @pytest.mark.parametrize("name", ["abc", "my-bucket.data", "a" * 63, "1bucket", "b-1"])
 def test_valid_bucket_names(name: str) -> None:
+    assert is_valid_bucket_name(name)
     validate_bucket_name(name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -129,6 +130,13 @@ def parse_http_date(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def header_value(value: str) -> str:
+    """``value`` as an HTTP header can carry it: non-ASCII text RFC 2047-encoded, as S3 returns it."""
+    if value.isascii():
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
 def quoted_etag(etag: str) -> str:
     return f'"{etag}"'
 
@@ -149,8 +157,8 @@ def object_headers(info: ObjectInfo, with_checksums: bool) -> dict[str, str]:
         "content-type": info.content_type,
         "accept-ranges": "bytes",
     }
-    result.update(info.headers)
-    result.update({META_PREFIX + name: value for name, value in info.metadata.items()})
+    result.update({name: header_value(value) for name, value in info.headers.items()})
+    result.update({META_PREFIX + name: header_value(value) for name, value in info.metadata.items()})
     if with_checksums:
         result.update(checksum_headers(info))
     return result

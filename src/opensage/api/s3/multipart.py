@@ -99,6 +99,7 @@ def _copy_part(
 
 
 async def complete_multipart_upload(ctx: S3Request) -> Response:
+    reject_unsupported_write_headers(ctx)
     root = xml.parse(await RequestBody(ctx.request).read_small(), "CompleteMultipartUpload")
     parts = [_part_entry(element) for element in xml.children(root, "Part")]
     info = await ctx.call(ctx.store.complete_multipart_upload, ctx.bucket, ctx.key, _upload_id(ctx), parts)

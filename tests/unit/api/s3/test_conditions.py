@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 
 import pytest
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
 from opensage.api.s3.conditions import evaluate, parse_range, require_source_conditions
-from opensage.api.s3.headers import http_date, strip_aws_chunked
+from opensage.api.s3.headers import http_date, object_headers, strip_aws_chunked
 from opensage.errors import InvalidRange, PreconditionFailed
 from opensage.objects.base import ObjectInfo
 
@@ -78,6 +79,13 @@ def test_conditions() -> None:
     assert evaluate(headers(if_modified_since="not a date"), INFO) is None
     with pytest.raises(PreconditionFailed):
         require_source_conditions(headers(x_amz_copy_source_if_none_match='"abc"'), INFO)
+
+
+def test_non_ascii_header_values_are_rfc2047_encoded() -> None:
+    info = ObjectInfo("b", "k", 1, "e", MODIFIED, metadata={"name": "café", "plain": "ok"})
+    found = object_headers(info, with_checksums=False)
+    assert (found["x-amz-meta-name"], found["x-amz-meta-plain"]) == ("=?UTF-8?B?Y2Fmw6k=?=", "ok")
+    assert str(make_header(decode_header(found["x-amz-meta-name"]))) == "café"
 
 
 def test_http_date_and_content_encoding() -> None:
