@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import google_crc32c
 import pytest
 
 
@@ -207,3 +208,20 @@ def test_successful_responses_carry_request_ids_and_namespace(server: Any, bucke
         wire.close()
     assert status == 200 and headers["x-amz-request-id"] and headers["x-amz-id-2"]
     assert ET.fromstring(body).tag == "{http://s3.amazonaws.com/doc/2006-03-01/}ListBucketResult"
+
+
+def test_crc32c_header_is_verified_and_kept(server: Any, s3_client: Any, bucket: str) -> None:
+    body = b"hello world"
+    good = base64.b64encode(google_crc32c.value(body).to_bytes(4, "big")).decode()
+    assert good == "yZRlqg=="
+    status, headers, _ = put_raw(server.endpoint_url, f"/{bucket}/c", {"x-amz-checksum-crc32c": good}, body)
+    assert status == 200 and headers["x-amz-checksum-crc32c"] == good
+    status, _, error = put_raw(
+        server.endpoint_url, f"/{bucket}/d", {"x-amz-checksum-crc32c": "AAAAAA=="}, body
+    )
+    assert (status, error_code(error)) == (400, "BadDigest")
+    status, _, error = put_raw(
+        server.endpoint_url, f"/{bucket}/e", {"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, body
+    )
+    assert (status, error_code(error)) == (501, "NotImplemented")
+    assert [c["Key"] for c in s3_client.list_objects_v2(Bucket=bucket)["Contents"]] == ["c"]
