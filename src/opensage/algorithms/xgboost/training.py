@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import xgboost
@@ -30,6 +30,7 @@ from opensage.errors import AlgorithmClientError, AlgorithmError
 from opensage.formats import content_type as ct
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 MODEL_FILE = "xgboost-model"
 # CSV and Parquet columns are positional: every file must have them all. Sparse formats only
@@ -69,32 +70,28 @@ def run_job(
     else:
         logger.info("Single node training")
     with host_group(env, cluster_timeout_s) as group:
-        train_data, valid_data = _load_on_every_host(env, job, group)
+        train_data, valid_data = _on_every_host(group, env, lambda: _load(env, job))
+        _log_shapes(train_data, valid_data, env, group)
         n_columns = _agree_on_shape(train_data, valid_data, group, job, "validation" in env.channels)
-        nthread = int(native.params["nthread"])
-        dtrain = to_dmatrix(train_data, n_columns, values["objective"], nthread, "train")
-        dvalid = None
-        if "validation" in env.channels:
-            dvalid = to_dmatrix(valid_data, n_columns, values["objective"], nthread, "validation")
+        dtrain, dvalid = _on_every_host(
+            group,
+            env,
+            lambda: _matrices(train_data, valid_data, n_columns, job, "validation" in env.channels),
+        )
         logger.info("XGBoost parameters: %s", native.params)
         booster = _train(job, dtrain, dvalid, group, env.current_host)
     if env.is_master:
         save_model(booster, env.model_dir)
 
 
-def _load_on_every_host(
-    env: TrainingEnvironment, job: Job, group: Group
-) -> tuple[ChannelData | None, ChannelData | None]:
-    """Read this host's channels; if any host fails, every host fails (none trains on part of the data)."""
-    rule = label_rule(job.values["objective"], job.values.get("num_class"))
-    csv_weights = bool(job.values["csv_weights"])
+def _on_every_host(group: Group, env: TrainingEnvironment, step: Callable[[], _T]) -> _T:
+    """Run ``step`` on this host; if it fails on any host, it fails on every host.
+
+    No host goes on to train on part of the data, and none waits for a host that gave up.
+    """
     failure: Exception | None = None
-    train_data = valid_data = None
     try:
-        train_data = load_channel(env.channels["train"], csv_weights=csv_weights, label_rule=rule)
-        if "validation" in env.channels:
-            valid_data = load_channel(env.channels["validation"], csv_weights=csv_weights, label_rule=rule)
-        _check_same_columns(train_data, valid_data, job)
+        result = step()
     except Exception as exc:  # reported to the other hosts, then raised unchanged
         failure = exc
     failed = group.failed_hosts(failure is not None)
@@ -103,6 +100,23 @@ def _load_on_every_host(
     if failed:
         hosts = ", ".join(env.hosts[rank] for rank in failed)
         raise AlgorithmClientError(f"Host(s) {hosts} could not load their data; their logs say why")
+    return result
+
+
+def _load(env: TrainingEnvironment, job: Job) -> tuple[ChannelData | None, ChannelData | None]:
+    rule = label_rule(job.values["objective"], job.values.get("num_class"))
+    csv_weights = bool(job.values["csv_weights"])
+    train_data = load_channel(env.channels["train"], csv_weights=csv_weights, label_rule=rule)
+    valid_data = None
+    if "validation" in env.channels:
+        valid_data = load_channel(env.channels["validation"], csv_weights=csv_weights, label_rule=rule)
+    _check_same_columns(train_data, valid_data, job)
+    return train_data, valid_data
+
+
+def _log_shapes(
+    train_data: ChannelData | None, valid_data: ChannelData | None, env: TrainingEnvironment, group: Group
+) -> None:
     for name, data in (("Train", train_data), ("Validation", valid_data)):
         if data is not None:
             logger.info("%s matrix has %d rows and %d columns", name, data.n_rows, data.n_columns)
@@ -110,7 +124,15 @@ def _load_on_every_host(
             logger.info(
                 "Host %s has no %s data; it joins with an empty shard", env.current_host, name.lower()
             )
-    return train_data, valid_data
+
+
+def _matrices(
+    train: ChannelData | None, valid: ChannelData | None, n_columns: int, job: Job, has_validation: bool
+) -> tuple[xgboost.DMatrix, xgboost.DMatrix | None]:
+    objective, nthread = job.values["objective"], int(job.native.params["nthread"])
+    dtrain = to_dmatrix(train, n_columns, objective, nthread, "train")
+    dvalid = to_dmatrix(valid, n_columns, objective, nthread, "validation") if has_validation else None
+    return dtrain, dvalid
 
 
 def _check_same_columns(train: ChannelData | None, valid: ChannelData | None, job: Job) -> None:
