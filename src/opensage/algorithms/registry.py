@@ -33,7 +33,7 @@ def _entries() -> tuple[_Entry, ...]:
             repositories=(
                 # sagemaker-xgboost:<xgboost version>-<build>[-cpu-py3], e.g. 1.7-1, 0.90-2-cpu-py3, 3.0-5
                 ("sagemaker-xgboost", r"\d+\.\d+(?:\.\d+)?-\d+(?:-[a-z0-9.-]+)?"),
-                # the legacy algorithm image: xgboost:1 (or :latest, or no tag)
+                # the legacy algorithm image: xgboost:1 (or :latest)
                 ("xgboost", r"1|latest"),
             ),
         ),
@@ -50,10 +50,11 @@ def resolve_training_image(image: str) -> str | None:
     match = _ECR_IMAGE.match(image.strip())
     if match is None:
         return None
-    repository, tag = match["repository"], match["tag"] or "latest"
+    repository, tag = match["repository"], match["tag"]
     for entry in _entries():
         for known, tag_pattern in entry.repositories:
-            if repository == known and re.fullmatch(tag_pattern, tag):
+            # Without a tag (a bare name or a digest) the repository alone decides.
+            if repository == known and (tag is None or re.fullmatch(tag_pattern, tag)):
                 return entry.name
     return None
 
