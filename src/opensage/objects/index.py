@@ -69,39 +69,52 @@ CREATE INDEX IF NOT EXISTS intents_by_key ON intents (bucket, key);
 
 
 class IndexDatabase:
-    """One SQLite file, one connection per thread, explicit transactions."""
+    """One SQLite file, a small pool of connections, explicit transactions.
 
-    def __init__(self, path: Path) -> None:
+    A pool rather than one connection per thread: server worker threads come and go, and a
+    connection left behind by each would hold its file descriptors until the store closes.
+    """
+
+    def __init__(self, path: Path, pool_size: int = 16) -> None:
         self.path = path
-        self._local = threading.local()
+        self._pool_size = pool_size
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
         self._closed = False
         # Every statement is idempotent, so processes opening the store at once may all run them.
-        connection = self.connection()
-        connection.executescript(_SCHEMA)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._connect()
-            self._local.connection = connection
-        return connection
+        with self._borrowed() as connection:
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun and ended explicitly below.
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the object store has been closed")
-            # isolation_level=None: transactions are begun and ended explicitly below.
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-            )
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = FULL")
-            self._connections.append(connection)
-            return connection
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._connect()
+        try:
+            yield connection
+        finally:
+            with self._lock:
+                keep = (
+                    not self._closed and len(self._idle) < self._pool_size and not connection.in_transaction
+                )
+                if keep:
+                    self._idle.append(connection)
+            if not keep:
+                connection.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -117,18 +130,19 @@ class IndexDatabase:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
-        connection = self.connection()
-        connection.execute(begin)
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        # Never nest these on one thread: a second connection would wait for the first.
+        with self._borrowed() as connection:
+            connection.execute(begin)
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
-        for connection in connections:
+            idle, self._idle = self._idle, []
+        for connection in idle:
             connection.close()

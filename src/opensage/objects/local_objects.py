@@ -104,10 +104,12 @@ class LocalObjectStore(ObjectStore):
         return info
 
     def head_bucket(self, name: str) -> BucketInfo:
-        return self.require_bucket(self.index.connection(), name)
+        with self.index.read() as connection:
+            return self.require_bucket(connection, name)
 
     def list_buckets(self) -> list[BucketInfo]:
-        return records.list_buckets(self.index.connection())
+        with self.index.read() as connection:
+            return records.list_buckets(connection)
 
     def delete_bucket(self, name: str) -> None:
         with self.index.write() as connection:
@@ -136,7 +138,7 @@ class LocalObjectStore(ObjectStore):
 
     def open_writer(self, bucket: str, key: str, options: WriteOptions | None = None) -> ObjectWriter:
         validate_key(key)
-        self.require_bucket(self.index.connection(), bucket)
+        self.head_bucket(bucket)
         # Fail before the client sends a body that could never be stored.
         check_path_free(self.layout, bucket, key)
         sink = BodySink(self.layout.temp_dir, options or WriteOptions(), "put-")
@@ -191,14 +193,14 @@ class LocalObjectStore(ObjectStore):
         """The row of ``key``, repaired first if its file no longer matches it."""
         validate_key(key)
         path = self.layout.object_path(bucket, key)
-        connection = self.index.connection()
-        row = records.get_object(connection, bucket, key)
-        found = regular_file_stat(path)
-        if row is not None and found is not None and row.matches(found):
-            return row
-        if row is None and found is None:
-            self.require_bucket(connection, bucket)
-            raise _no_such_key(key)
+        with self.index.read() as connection:
+            row = records.get_object(connection, bucket, key)
+            found = regular_file_stat(path)
+            if row is not None and found is not None and row.matches(found):
+                return row
+            if row is None and found is None:
+                self.require_bucket(connection, bucket)
+                raise _no_such_key(key)
         with self.index.write() as connection:
             self.require_bucket(connection, bucket)
             repaired = reconcile_key(connection, path, self.layout.bucket_dir(bucket), bucket, key)
@@ -339,7 +341,9 @@ class LocalObjectStore(ObjectStore):
     def _recover(self) -> None:
         """Finish what a crashed process left: temp files, pending changes, orphaned upload folders."""
         remove_abandoned_temp_files(self.layout.temp_dir)
-        for intent in records.list_intents(self.index.connection()):
+        with self.index.read() as connection:
+            intents = records.list_intents(connection)
+        for intent in intents:
             path = self.layout.object_path(intent.bucket, intent.key)
             bucket_dir = self.layout.bucket_dir(intent.bucket)
             with self.index.write() as connection:

@@ -63,9 +63,9 @@ def open_part_writer(
 ) -> PartWriter:
     if not 1 <= part_number <= MAX_PART_NUMBER:
         raise InvalidArgument(f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive.")
-    connection = store.index.connection()
-    store.require_bucket(connection, bucket)
-    upload = require_upload(connection, bucket, key, upload_id)
+    with store.index.read() as connection:
+        store.require_bucket(connection, bucket)
+        upload = require_upload(connection, bucket, key, upload_id)
     keep = normalize_algorithms([*upload.options.checksum_algorithms, *options.checksum_algorithms])
     sink = BodySink(store.layout.temp_dir, replace(options, checksum_algorithms=keep), "part-")
     return LocalPartWriter(sink, partial(_publish_part, store, bucket, key, upload_id, part_number))
@@ -187,7 +187,8 @@ def _finish_upload(bucket: str, key: str, upload_id: str, connection: sqlite3.Co
 
 def remove_orphaned_upload_dirs(store: LocalObjectStore) -> None:
     """Remove part folders of uploads that were completed or aborted by a process that then crashed."""
-    known = records.all_upload_ids(store.index.connection())
+    with store.index.read() as connection:
+        known = records.all_upload_ids(connection)
     now = time.time()
     for folder in store.layout.uploads_dir.iterdir():
         if folder.name in known or now - folder.stat().st_mtime < ABANDONED_AFTER_SECONDS:

@@ -27,6 +27,11 @@ def crash(*args: object, **kwargs: object) -> None:
     raise Crash
 
 
+def pending_intents(store: LocalObjectStore) -> list[records.Intent]:
+    with store.index.read() as connection:
+        return records.list_intents(connection)
+
+
 def age(path: Path, seconds: float) -> None:
     past = time.time() - seconds
     os.utime(path, (past, past))
@@ -90,7 +95,7 @@ def test_crash_between_rename_and_commit_is_finished_at_open(
         and listed["k"].metadata == {"a": "b"}
     )
     assert listed["fresh"].etag == hashlib.md5(b"never indexed").hexdigest()
-    assert records.list_intents(reopened.index.connection()) == []
+    assert pending_intents(reopened) == []
     reopened.close()
 
 
@@ -190,4 +195,4 @@ def test_several_processes_writing_at_once_keep_rows_and_files_consistent(store:
     for info in listed:
         data = (store.root / BUCKET / info.key).read_bytes()
         assert (len(data), hashlib.md5(data).hexdigest()) == (info.size, info.etag)
-    assert records.list_intents(store.index.connection()) == []
+    assert pending_intents(store) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import threading
 import zlib
 from pathlib import Path
 
@@ -289,3 +291,17 @@ def test_longest_escaped_keys_fit(store: LocalObjectStore) -> None:
         store.put_bytes(BUCKET, key, b"x")
         assert store.head_object(BUCKET, key).key == key
         store.delete_object(BUCKET, key)
+
+
+def test_short_lived_threads_do_not_leak_connections(store: LocalObjectStore) -> None:
+    store.put_bytes(BUCKET, "k", b"v")
+
+    def use_store() -> None:
+        assert store.head_object(BUCKET, "k").size == 1
+
+    before = len(os.listdir("/dev/fd"))
+    for _ in range(60):
+        thread = threading.Thread(target=use_store)
+        thread.start()
+        thread.join()
+    assert len(os.listdir("/dev/fd")) - before < 10
