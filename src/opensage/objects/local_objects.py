@@ -315,14 +315,17 @@ class LocalObjectStore(ObjectStore):
         """Make the index agree with every bucket folder (files added or removed by hand); return fixes."""
         fixed = 0
         for bucket in self.list_buckets():
+            bucket_dir = self.layout.bucket_dir(bucket.name)
             for key in self._keys_on_disk(bucket.name) | self._keys_in_index(bucket.name):
                 path = self.layout.object_path(bucket.name, key)
+                with self.index.read() as connection:
+                    row = records.get_object(connection, bucket.name, key)
+                found = regular_file_stat(path)
+                if row is not None and found is not None and row.matches(found):
+                    continue
                 with self.index.write() as connection:
-                    before = records.get_object(connection, bucket.name, key)
-                    after = reconcile_key(
-                        connection, path, self.layout.bucket_dir(bucket.name), bucket.name, key
-                    )
-                fixed += before != after
+                    reconcile_key(connection, path, bucket_dir, bucket.name, key)
+                fixed += 1
         return fixed
 
     def _keys_on_disk(self, bucket: str) -> set[str]:
