@@ -158,7 +158,11 @@ def copy_source(ctx: S3Request) -> tuple[str, str]:
     path, _, version = raw.partition("?")
     if version and version not in ("versionId=null", ""):
         raise S3NotImplemented("Copying a specific object version is not implemented; omit versionId.")
-    bucket, _, key = unquote(path, errors="strict").lstrip("/").partition("/")
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument("x-amz-copy-source is not valid percent-encoded UTF-8.") from exc
+    bucket, _, key = decoded.lstrip("/").partition("/")
     if not bucket or not key:
         raise InvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
     return bucket, key

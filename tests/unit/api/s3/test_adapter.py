@@ -161,7 +161,9 @@ def test_response_overrides_on_get(client: Client) -> None:
                 "content-encoding",
             ]
         ),
-        st.sampled_from(["bytes=3-1", "bytes=99-", '"x"', "bogus", "AAAAAA==", "bucket/key", "aws-chunked"]),
+        st.sampled_from(
+            ["bytes=3-1", "bytes=99-", '"x"', "bogus", "AAAAAA==", "bucket/key", "bucket/%FF", "aws-chunked"]
+        ),
     ),
     body=st.sampled_from([b"", b"<Delete/>", b"<bad", b"5\r\nabc"]),
 )
@@ -174,3 +176,8 @@ def test_any_request_gets_an_s3_answer(
     assert response.headers["x-amz-request-id"] and response.headers["x-amz-id-2"]
     if response.status_code >= 400 and method != "HEAD":
         assert b"<Error><Code>" in response.content
+
+
+def test_copy_source_that_is_not_utf8_is_invalid_argument(client: Client) -> None:
+    response = client.request("PUT", "/bucket/new", headers={"x-amz-copy-source": "bucket/%FF"})
+    assert response.status_code == 400 and b"<Code>InvalidArgument</Code>" in response.content
