@@ -70,6 +70,8 @@ def test_features_not_built_yet_are_refused_not_ignored() -> None:
     scripted = AlgorithmSpec("File", training_image=IMAGE, container_entrypoint=["python", "train.py"])
     with pytest.raises(UnsupportedOperationError, match="script mode"):
         check_spec(spec(algorithm=scripted), "xgboost", 8)
+    with pytest.raises(UnsupportedOperationError, match="sagemaker_program asks for script mode"):
+        check_spec(spec(hyperparameters={"sagemaker_program": "train.py"}), "xgboost", 8)
 
 
 def test_metric_definitions_must_compile_and_capture() -> None:

@@ -41,8 +41,18 @@ def resolve_algorithm(spec: TrainingJobSpec) -> str:
     raise ValidationError("AlgorithmSpecification must name a TrainingImage or an AlgorithmName")
 
 
+# The SageMaker SDKs set these to run a user's script in a framework image (script mode).
+SCRIPT_MODE_HYPERPARAMETERS = ("sagemaker_program", "sagemaker_submit_directory")
+
+
 def check_spec(spec: TrainingJobSpec, algorithm_name: str, max_hosts: int) -> None:
     algorithm = spec.algorithm
+    scripted = [name for name in SCRIPT_MODE_HYPERPARAMETERS if name in spec.hyperparameters]
+    if scripted:
+        raise UnsupportedOperationError(
+            f"Hyperparameter {scripted[0]} asks for script mode (your own training script), which opensage "
+            f"does not support yet; the {algorithm_name} image runs as the built-in algorithm without it"
+        )
     if algorithm.container_entrypoint or algorithm.container_arguments:
         raise UnsupportedOperationError(
             "ContainerEntrypoint and ContainerArguments (script mode) are not supported by opensage yet; "
