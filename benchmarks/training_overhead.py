@@ -1,4 +1,4 @@
-"""Training-job overhead: CreateTrainingJob → Completed through the API, against the same xgboost.train in-process.
+"""Training-job overhead: CreateTrainingJob → Completed through the API vs the same xgboost.train in-process.
 
 Both sides do the same work on the same data: read the CSV, build the DMatrix, train,
 save the model. The job additionally goes through the S3 API, a job process, a host
@@ -28,8 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from opensage.embedded import EmbeddedServer  # noqa: E402
 from tests.support import make_client, make_settings, wait_terminal, xgboost_job  # noqa: E402
+
+from opensage.embedded import EmbeddedServer  # noqa: E402
 
 ADULT = ROOT.parent / "shared" / "datasets" / "tabular" / "adult-train.csv"
 BUCKET = "bench-overhead"
@@ -63,13 +64,20 @@ def in_process(csv: Path, params: dict[str, Any], rounds: int, scratch: Path) ->
     started = time.perf_counter()
     rows = np.loadtxt(csv, delimiter=",")
     train = xgboost.DMatrix(rows[:, 1:], label=rows[:, 0])
-    booster = xgboost.train(params, train, num_boost_round=rounds, evals=[(train, "train")], verbose_eval=True)
+    booster = xgboost.train(
+        params, train, num_boost_round=rounds, evals=[(train, "train")], verbose_eval=True
+    )
     booster.save_model(scratch / "xgboost-model")
     return time.perf_counter() - started
 
 
 def through_api(sagemaker: Any, name: str, rounds: int) -> tuple[float, dict[str, Any]]:
-    hyperparameters = {"objective": "binary:logistic", "num_round": str(rounds), "max_depth": "6", "eta": "0.3"}
+    hyperparameters = {
+        "objective": "binary:logistic",
+        "num_round": str(rounds),
+        "max_depth": "6",
+        "eta": "0.3",
+    }
     request = xgboost_job(name, BUCKET, {"train": f"s3://{BUCKET}/train/"}, hyperparameters)
     started = time.perf_counter()
     sagemaker.create_training_job(**request)
@@ -129,6 +137,10 @@ def main() -> None:
     report(dataset, args, xgboost.__version__, local, job, local_times, job_times, described)
 
 
+def _row(label: str, times: list[float]) -> str:
+    return f"| {label} | {statistics.median(times):.3f} | {min(times):.3f} | {max(times):.3f} |"
+
+
 def report(
     dataset: str,
     args: argparse.Namespace,
@@ -147,16 +159,17 @@ def report(
     lines = [
         f"## Training-job overhead ({datetime.now(UTC):%Y-%m-%d})",
         "",
-        f"Command: `.venv/bin/python benchmarks/training_overhead.py --runs {args.runs} --rounds {args.rounds}`  ",
+        "Command: `.venv/bin/python benchmarks/training_overhead.py "
+        f"--runs {args.runs} --rounds {args.rounds}`  ",
         f"Machine: {machine()}; xgboost {xgb_version}  ",
         f"Data: {dataset}; binary:logistic, max_depth 6, eta 0.3, {args.rounds} rounds",
         "",
         "| | median (s) | min (s) | max (s) |",
         "|---|---:|---:|---:|",
-        f"| xgboost in-process (read CSV, DMatrix, train, save) | {local:.3f} | {min(local_times):.3f} | {max(local_times):.3f} |",
-        f"| opensage CreateTrainingJob → Completed (boto3) | {job:.3f} | {min(job_times):.3f} | {max(job_times):.3f} |",
+        _row("xgboost in-process (read CSV, DMatrix, train, save)", local_times),
+        _row("opensage CreateTrainingJob → Completed (boto3)", job_times),
         f"| **overhead (difference of medians)** | **{job - local:.3f}** | | |",
-        f"| ratio job / in-process | {job / local:.2f}× | | |",
+        f"| ratio job / in-process | {job / local:.2f}x | | |",
         "",
         "Secondary-status phases of the last job (s): "
         + ", ".join(f"{status} {seconds:.3f}" for status, seconds in phases.items()),

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_for_secondary, xgboost_job
 
 from opensage.cli.main import _register, cli
 from opensage.embedded import EmbeddedServer, free_port
-from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_for_secondary, xgboost_job
 
 BUCKET = "cli-tests"
 
@@ -50,21 +50,29 @@ def test_env_points_at_the_running_server(runner: CliRunner, server: EmbeddedSer
 def test_jobs_logs_list_and_describe(
     runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str
 ) -> None:
-    request = xgboost_job("cli-logs", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "4"})
+    request = xgboost_job(
+        "cli-logs", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "4"}
+    )
     sagemaker_client.create_training_job(**request)
-    followed = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-logs", "--follow"])
+    followed = runner.invoke(
+        cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-logs", "--follow"]
+    )
     assert followed.exit_code == 0, followed.output
     assert "[3]\ttrain-logloss:" in followed.output
     assert "--- cli-logs: Completed" in followed.output
     again = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-logs"])
     assert again.output.count("train-logloss:") == 4
-    listed = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "list", "--status", "Completed"])
+    listed = runner.invoke(
+        cli, ["--endpoint-url", server.endpoint_url, "jobs", "list", "--status", "Completed"]
+    )
     assert "cli-logs" in listed.output
     described = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "describe", "cli-logs"])
     assert '"TrainingJobStatus": "Completed"' in described.output
 
 
-def test_jobs_stop_and_errors(runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str) -> None:
+def test_jobs_stop_and_errors(
+    runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str
+) -> None:
     endless = {"objective": "binary:logistic", "num_round": "1000000"}
     sagemaker_client.create_training_job(**xgboost_job("cli-stop", BUCKET, {"train": train_uri}, endless))
     wait_for_secondary(sagemaker_client, "cli-stop", "Training")
@@ -79,12 +87,16 @@ def test_jobs_stop_and_errors(runner: CliRunner, server: EmbeddedServer, sagemak
 def test_follow_prints_lines_while_the_job_runs(
     runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, train_uri: str
 ) -> None:
-    request = xgboost_job("cli-live", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "400"})
+    request = xgboost_job(
+        "cli-live", BUCKET, {"train": train_uri}, {"objective": "binary:logistic", "num_round": "400"}
+    )
     sagemaker_client.create_training_job(**request)
     output: dict[str, str] = {}
 
     def follow() -> None:
-        output["text"] = runner.invoke(cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-live", "-f"]).output
+        output["text"] = runner.invoke(
+            cli, ["--endpoint-url", server.endpoint_url, "jobs", "logs", "cli-live", "-f"]
+        ).output
 
     thread = threading.Thread(target=follow)
     thread.start()
@@ -105,4 +117,6 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Completed in" in completed.stdout and "validation:auc" in completed.stdout
     auc = float(completed.stdout.split("held-out cases = ")[1].split()[0])
     assert auc > 0.9
-    assert (tmp_path / "home" / "objects" / "opensage-demo" / "breast-cancer" / "train" / "train.csv").exists()
+    assert (
+        tmp_path / "home" / "objects" / "opensage-demo" / "breast-cancer" / "train" / "train.csv"
+    ).exists()

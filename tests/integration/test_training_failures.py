@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_terminal, xgboost_job
 
 BUCKET = "xgb-failures"
@@ -53,7 +52,9 @@ def test_a_prefix_with_no_objects(sagemaker_client: Any, uploaded: str) -> None:
 
 
 def test_a_missing_required_hyperparameter(sagemaker_client: Any, uploaded: str) -> None:
-    reason = fails(sagemaker_client, "fail-required", f"s3://{uploaded}/good/", {"objective": "binary:logistic"})
+    reason = fails(
+        sagemaker_client, "fail-required", f"s3://{uploaded}/good/", {"objective": "binary:logistic"}
+    )
     assert reason.startswith("ClientError:") and "num_round" in reason
 
 
@@ -63,7 +64,9 @@ def test_an_unknown_hyperparameter(sagemaker_client: Any, uploaded: str) -> None
 
 
 def test_an_invalid_objective(sagemaker_client: Any, uploaded: str) -> None:
-    reason = fails(sagemaker_client, "fail-objective", f"s3://{uploaded}/good/", {**GOOD, "objective": "binary:magic"})
+    reason = fails(
+        sagemaker_client, "fail-objective", f"s3://{uploaded}/good/", {**GOOD, "objective": "binary:magic"}
+    )
     assert reason.startswith("ClientError:") and "binary:magic" in reason
 
 

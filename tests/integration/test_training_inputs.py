@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_until_done, xgboost_job
 
 from opensage.formats.recordio import write_dense
-from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_until_done, xgboost_job
 
 BUCKET = "xgb-inputs"
 HYPERPARAMETERS = {"objective": "binary:logistic", "num_round": "10", "eval_metric": "auc", "seed": "1"}
@@ -26,7 +26,9 @@ def rows(s3_client: Any) -> tuple[Any, Any]:
 
 
 def libsvm_bytes(data: Any) -> bytes:
-    lines = [f"{int(r[0])} " + " ".join(f"{i}:{float(v)!r}" for i, v in enumerate(r[1:]) if v != 0) for r in data]
+    lines = [
+        f"{int(r[0])} " + " ".join(f"{i}:{float(v)!r}" for i, v in enumerate(r[1:]) if v != 0) for r in data
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -43,8 +45,12 @@ def recordio_bytes(data: Any) -> bytes:
     return sink.getvalue()
 
 
-def run(sagemaker: Any, name: str, content_type: str, train_uri: str, validation_uri: str, **overrides: Any) -> dict[str, Any]:
-    request = xgboost_job(name, BUCKET, {"train": train_uri, "validation": validation_uri}, HYPERPARAMETERS, **overrides)
+def run(
+    sagemaker: Any, name: str, content_type: str, train_uri: str, validation_uri: str, **overrides: Any
+) -> dict[str, Any]:
+    request = xgboost_job(
+        name, BUCKET, {"train": train_uri, "validation": validation_uri}, HYPERPARAMETERS, **overrides
+    )
     for channel in request["InputDataConfig"]:
         channel["ContentType"] = content_type
     sagemaker.create_training_job(**request)
@@ -87,8 +93,12 @@ def test_gzip_manifest_channels_and_uncompressed_output(
     train, validation = rows
     halves = np.array_split(train, 2)
     for i, half in enumerate(halves):
-        s3_client.put_object(Bucket=BUCKET, Key=f"gz/parts/train-{i}.csv.gz", Body=gzip.compress(csv_bytes(half)))
-    s3_client.put_object(Bucket=BUCKET, Key="gz/validation/v.csv.gz", Body=gzip.compress(csv_bytes(validation)))
+        s3_client.put_object(
+            Bucket=BUCKET, Key=f"gz/parts/train-{i}.csv.gz", Body=gzip.compress(csv_bytes(half))
+        )
+    s3_client.put_object(
+        Bucket=BUCKET, Key="gz/validation/v.csv.gz", Body=gzip.compress(csv_bytes(validation))
+    )
     manifest = [{"prefix": f"s3://{BUCKET}/gz/parts/"}, "train-0.csv.gz", "train-1.csv.gz"]
     s3_client.put_object(Bucket=BUCKET, Key="gz/train.manifest", Body=json.dumps(manifest).encode())
     request = xgboost_job(
@@ -135,6 +145,8 @@ def test_two_hosts_train_one_model_on_their_shards(
     )["logStreams"]
     assert [s["logStreamName"].rsplit("-", 1)[0] for s in streams] == ["two-hosts/algo-1", "two-hosts/algo-2"]
     second = logs_client.get_log_events(
-        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams[1]["logStreamName"], startFromHead=True
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName=streams[1]["logStreamName"],
+        startFromHead=True,
     )
     assert second["events"], "the second host must have run and logged"

@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
-from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_for_secondary, wait_terminal, xgboost_job
+from tests.support import (
+    breast_cancer_split,
+    csv_bytes,
+    ensure_bucket,
+    wait_for_secondary,
+    wait_terminal,
+    xgboost_job,
+)
 
 BUCKET = "xgb-lifecycle"
 # Far more rounds than a test waits for: these jobs end only when stopped.
@@ -37,7 +43,9 @@ def test_stop_goes_through_stopping_to_stopped(sagemaker_client: Any, train_uri:
     assert described["TrainingJobStatus"] == "Stopped" and described["SecondaryStatus"] == "Stopped"
     statuses = [t["Status"] for t in described["SecondaryStatusTransitions"]]
     assert statuses[:3] == ["Starting", "Downloading", "Training"] and "Stopping" in statuses
-    with pytest.raises(sagemaker_client.exceptions.ClientError, match="only an InProgress job can be stopped"):
+    with pytest.raises(
+        sagemaker_client.exceptions.ClientError, match="only an InProgress job can be stopped"
+    ):
         sagemaker_client.stop_training_job(TrainingJobName="stop-me")
     sagemaker_client.get_waiter("training_job_completed_or_stopped").wait(
         TrainingJobName="stop-me", WaiterConfig={"Delay": 1, "MaxAttempts": 5}
@@ -65,7 +73,12 @@ def test_listing_filters_sorts_and_pages(sagemaker_client: Any, train_uri: str) 
     for name in names:
         wait_terminal(sagemaker_client, name)
     seen: list[str] = []
-    request: dict[str, Any] = {"NameContains": "LISTING-", "MaxResults": 2, "SortBy": "Name", "SortOrder": "Descending"}
+    request: dict[str, Any] = {
+        "NameContains": "LISTING-",
+        "MaxResults": 2,
+        "SortBy": "Name",
+        "SortOrder": "Descending",
+    }
     while True:
         page = sagemaker_client.list_training_jobs(**request)
         seen += [job["TrainingJobName"] for job in page["TrainingJobSummaries"]]
@@ -78,10 +91,25 @@ def test_listing_filters_sorts_and_pages(sagemaker_client: Any, train_uri: str) 
     )["TrainingJobSummaries"]
     assert sorted(job["TrainingJobName"] for job in completed) == names
     summary = completed[0]
-    assert {"TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingJobStatus", "SecondaryStatus"} <= set(summary)
-    assert sagemaker_client.list_training_jobs(NameContains="listing-", StatusEquals="Failed")["TrainingJobSummaries"] == []
+    assert {
+        "TrainingJobName",
+        "TrainingJobArn",
+        "CreationTime",
+        "TrainingJobStatus",
+        "SecondaryStatus",
+    } <= set(summary)
+    assert (
+        sagemaker_client.list_training_jobs(NameContains="listing-", StatusEquals="Failed")[
+            "TrainingJobSummaries"
+        ]
+        == []
+    )
     paginator = sagemaker_client.get_paginator("list_training_jobs")
-    paged = [j["TrainingJobName"] for p in paginator.paginate(NameContains="listing-", PaginationConfig={"PageSize": 2}) for j in p["TrainingJobSummaries"]]
+    paged = [
+        j["TrainingJobName"]
+        for p in paginator.paginate(NameContains="listing-", PaginationConfig={"PageSize": 2})
+        for j in p["TrainingJobSummaries"]
+    ]
     assert paged == names
 
 

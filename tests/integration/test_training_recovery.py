@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from opensage.embedded import free_port
-from opensage.executor.liveness import lock_is_held, recorded_pid
 from tests.support import (
     breast_cancer_split,
     csv_bytes,
@@ -29,18 +26,32 @@ from tests.support import (
     xgboost_job,
 )
 
+from opensage.embedded import free_port
+from opensage.executor.liveness import lock_is_held, recorded_pid
+
 BUCKET = "recovery"
 
 
 class ServerProcess:
     def __init__(self, home: Path, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "opensage.cli.main", "server", "--home", str(home), "--port", str(port)]
+        command = [
+            sys.executable,
+            "-m",
+            "opensage.cli.main",
+            "server",
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while not self._healthy():
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {self.process.stderr.read() if self.process.stderr else ''}")
+                raise AssertionError(
+                    f"server did not start: {self.process.stderr.read() if self.process.stderr else ''}"
+                )
             time.sleep(0.05)
 
     def _healthy(self) -> bool:
@@ -97,7 +108,9 @@ def test_a_job_outlives_a_server_crash_and_the_next_server_records_its_end(
     uri = upload(first)
     # Long enough to still be training when the server dies, short enough to finish soon after.
     hyperparameters = {"objective": "binary:logistic", "num_round": "2500", "max_depth": "6", "eta": "0.01"}
-    first.client("sagemaker").create_training_job(**xgboost_job("survivor", BUCKET, {"train": uri}, hyperparameters))
+    first.client("sagemaker").create_training_job(
+        **xgboost_job("survivor", BUCKET, {"train": uri}, hyperparameters)
+    )
     wait_for_secondary(first.client("sagemaker"), "survivor", "Training")
     first.crash()
     job_dir = home / "jobs" / "training" / "survivor"
@@ -138,7 +151,9 @@ def test_stopping_the_server_stops_running_jobs(servers: list[ServerProcess], tm
     first = start(servers, home, port)
     uri = upload(first)
     endless = {"objective": "binary:logistic", "num_round": "1000000"}
-    first.client("sagemaker").create_training_job(**xgboost_job("interrupted", BUCKET, {"train": uri}, endless))
+    first.client("sagemaker").create_training_job(
+        **xgboost_job("interrupted", BUCKET, {"train": uri}, endless)
+    )
     wait_for_secondary(first.client("sagemaker"), "interrupted", "Training")
     assert first.interrupt() == 0
     assert not lock_is_held(home / "jobs" / "training" / "interrupted")

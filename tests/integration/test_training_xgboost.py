@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost
-
 from tests.support import (
     breast_cancer_split,
     csv_bytes,
@@ -41,7 +40,9 @@ def data(s3_client: Any) -> tuple[Any, Any]:
 @pytest.fixture(scope="module")
 def completed(sagemaker_client: Any, data: tuple[Any, Any]) -> dict[str, Any]:
     channels = {"train": f"s3://{BUCKET}/bc/train/", "validation": f"s3://{BUCKET}/bc/validation/"}
-    request = xgboost_job("xgb-flow-1", BUCKET, channels, HYPERPARAMETERS, Tags=[{"Key": "team", "Value": "ml"}])
+    request = xgboost_job(
+        "xgb-flow-1", BUCKET, channels, HYPERPARAMETERS, Tags=[{"Key": "team", "Value": "ml"}]
+    )
     arn = sagemaker_client.create_training_job(**request)["TrainingJobArn"]
     assert arn == "arn:aws:sagemaker:us-east-1:000000000000:training-job/xgb-flow-1"
     return wait_until_done(sagemaker_client, "xgb-flow-1")
@@ -74,7 +75,10 @@ def test_the_job_completes_with_sagemakers_statuses(completed: dict[str, Any]) -
     assert completed["TrainingStartTime"] <= completed["TrainingEndTime"]
     assert completed["TrainingTimeInSeconds"] >= 1 and completed["BillableTimeInSeconds"] >= 1
     assert completed["HyperParameters"] == HYPERPARAMETERS
-    assert completed["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "FullyReplicated"
+    assert (
+        completed["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"]
+        == "FullyReplicated"
+    )
     assert completed["StoppingCondition"] == {"MaxRuntimeInSeconds": 300}
     assert "FailureReason" not in completed
 
@@ -93,7 +97,13 @@ def test_the_model_is_what_xgboost_trains_in_process(
     assert artifacts == f"s3://{BUCKET}/output/xgb-flow-1/output/model.tar.gz"
     served = load_model(s3_client, artifacts)
     train, validation = data
-    params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "eval_metric": ["logloss", "auc"], "seed": 3}
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": 3,
+        "eta": 0.3,
+        "eval_metric": ["logloss", "auc"],
+        "seed": 3,
+    }
     local = xgboost.train(params, xgboost.DMatrix(train[:, 1:], label=train[:, 0]), num_boost_round=25)
     features = xgboost.DMatrix(validation[:, 1:])
     np.testing.assert_allclose(served.predict(features), local.predict(features), rtol=1e-5, atol=1e-6)
@@ -101,13 +111,22 @@ def test_the_model_is_what_xgboost_trains_in_process(
 
 def test_logs_are_readable_through_cloudwatch_logs(completed: dict[str, Any], logs_client: Any) -> None:
     group = "/aws/sagemaker/TrainingJobs"
-    streams = logs_client.describe_log_streams(logGroupName=group, logStreamNamePrefix="xgb-flow-1/")["logStreams"]
+    streams = logs_client.describe_log_streams(logGroupName=group, logStreamNamePrefix="xgb-flow-1/")[
+        "logStreams"
+    ]
     assert len(streams) == 1
     stream = streams[0]["logStreamName"]
     assert stream.startswith("xgb-flow-1/algo-1-")
-    messages = [e["message"] for e in logs_client.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]]
+    messages = [
+        e["message"]
+        for e in logs_client.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)[
+            "events"
+        ]
+    ]
     assert any(m.startswith("[24]\ttrain-logloss:") for m in messages)
-    filtered = logs_client.filter_log_events(logGroupName=group, logStreamNamePrefix="xgb-flow-1/", filterPattern="validation-auc")
+    filtered = logs_client.filter_log_events(
+        logGroupName=group, logStreamNamePrefix="xgb-flow-1/", filterPattern="validation-auc"
+    )
     assert len(filtered["events"]) == 25
 
 

@@ -109,7 +109,9 @@ class JsonProtocolAdapter:
             return error_response(error, request_id)
         except Exception:
             logger.exception("%s request %s failed", self.service_name, request_id)
-            internal = InternalError(f"An internal error occurred; request id {request_id} is in the server log")
+            internal = InternalError(
+                f"An internal error occurred; request id {request_id} is in the server log"
+            )
             return error_response(internal, request_id)
 
     def _operation(self, request: Request) -> str:
@@ -135,4 +137,3 @@ class JsonProtocolAdapter:
             return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SerializationError("The request body is not valid JSON") from exc
-

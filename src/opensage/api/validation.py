@@ -54,7 +54,9 @@ class _Checker:
         self.problems.append(f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
 
     def check(self, shape: Shape, value: Any, path: str) -> Any:
-        handler: Callable[[Shape, Any, str], Any] = getattr(self, f"_check_{shape.type_name}", self._check_other)
+        handler: Callable[[Shape, Any, str], Any] = getattr(
+            self, f"_check_{shape.type_name}", self._check_other
+        )
         return handler(shape, value, path)
 
     def _check_structure(self, shape: Shape, value: Any, path: str) -> Any:
@@ -89,7 +91,9 @@ class _Checker:
             return value
         self._check_size(shape, len(value), value, path)
         return {
-            self.check(shape.key, key, f"{path}.{i + 1}.key"): self.check(shape.value, item, f"{path}.{i + 1}.value")
+            self.check(shape.key, key, f"{path}.{i + 1}.key"): self.check(
+                shape.value, item, f"{path}.{i + 1}.value"
+            )
             for i, (key, item) in enumerate(value.items())
         }
 

@@ -128,7 +128,9 @@ def _run(context: CliContext, rounds: int) -> None:
     settings = context.settings()
     s3, sagemaker, logs = context.client("s3"), context.client("sagemaker"), context.client("logs")
     train, validation = _split_dataset(seed=0)
-    console.print(f"[bold]1.[/] Uploading {len(train)} training and {len(validation)} validation cases to s3://{BUCKET}/{PREFIX}/")
+    console.print(
+        f"[bold]1.[/] Uploading {len(train)} training and {len(validation)} validation cases to s3://{BUCKET}/{PREFIX}/"
+    )
     _upload(s3, train, validation)
 
     name = f"demo-xgboost-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -157,7 +159,9 @@ def _run(context: CliContext, rounds: int) -> None:
         result = follow_job(sagemaker, logs, name, show, follow=True, poll_seconds=0.2, on_status=track)
     elapsed = time.monotonic() - started
     if result["TrainingJobStatus"] != "Completed":
-        raise click.ClickException(f"{name} ended {result['TrainingJobStatus']}: {result.get('FailureReason')}")
+        raise click.ClickException(
+            f"{name} ended {result['TrainingJobStatus']}: {result.get('FailureReason')}"
+        )
 
     table = Table(title=f"{name}: Completed in {elapsed:.1f} s")
     table.add_column("metric")
@@ -168,7 +172,10 @@ def _run(context: CliContext, rounds: int) -> None:
     artifacts = result["ModelArtifacts"]["S3ModelArtifacts"]
     console.print(f"[bold]3.[/] Model: {artifacts}")
     auc = _check_model(s3, artifacts, validation)
-    console.print(f"[bold]4.[/] Downloaded it, loaded it with xgboost: AUC on the {len(validation)} held-out cases = {auc:.4f}")
+    console.print(
+        f"[bold]4.[/] Downloaded it, loaded it with xgboost: "
+        f"AUC on the {len(validation)} held-out cases = {auc:.4f}"
+    )
     console.print(f"Logs: opensage jobs logs {name}    Details: opensage jobs describe {name}")
 
 

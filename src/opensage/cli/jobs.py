@@ -19,7 +19,9 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 
 def _fail(error: Exception, endpoint: str) -> click.ClickException:
     if isinstance(error, EndpointConnectionError):
-        return click.ClickException(f"no opensage server answers at {endpoint}; start one with `opensage server`")
+        return click.ClickException(
+            f"no opensage server answers at {endpoint}; start one with `opensage server`"
+        )
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         return click.ClickException(f"{details.get('Code')}: {details.get('Message')}")
@@ -38,7 +40,11 @@ class JobLogReader:
         """(stream, timestamp ms, message) for every event not read before."""
         for stream in self._streams():
             while True:
-                request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+                request: dict[str, Any] = {
+                    "logGroupName": LOG_GROUP,
+                    "logStreamName": stream,
+                    "startFromHead": True,
+                }
                 if stream in self._tokens:
                     request["nextToken"] = self._tokens[stream]
                 page = self._logs.get_log_events(**request)
@@ -69,7 +75,10 @@ def follow_job(
     poll_seconds: float = 0.5,
     on_status: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Send each log line to ``on_line(host, message)``; with ``follow``, until the job ends. Returns Describe."""
+    """Send each log line to ``on_line(host, message)``; with ``follow``, until the job ends.
+
+    Returns the job's last DescribeTrainingJob response.
+    """
     reader = JobLogReader(logs, name)
     while True:
         description: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
@@ -94,7 +103,9 @@ def jobs() -> None:
 
 
 @jobs.command("list")
-@click.option("--status", help="Only jobs with this status (InProgress, Completed, Failed, Stopping, Stopped).")
+@click.option(
+    "--status", help="Only jobs with this status (InProgress, Completed, Failed, Stopping, Stopped)."
+)
 @click.option("--max", "max_results", default=20, show_default=True)
 @click.pass_context
 def list_jobs(ctx: click.Context, status: str | None, max_results: int) -> None:
@@ -109,7 +120,10 @@ def list_jobs(ctx: click.Context, status: str | None, max_results: int) -> None:
         raise _fail(error, context.endpoint_url()) from error
     for job in summaries:
         created = job["CreationTime"].strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} {job['SecondaryStatus']:<20} {created}")
+        click.echo(
+            f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} "
+            f"{job['SecondaryStatus']:<20} {created}"
+        )
 
 
 @jobs.command()

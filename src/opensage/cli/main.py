@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from opensage import __version__
@@ -13,7 +11,9 @@ from opensage.cli.context import CliContext
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="opensage")
 @click.option("--home", envvar="OPENSAGE_HOME", help="Where opensage keeps its state (default ~/.opensage).")
-@click.option("--endpoint-url", help="The server to talk to (default: the running server, else http://127.0.0.1:8080).")
+@click.option(
+    "--endpoint-url", help="The server to talk to (default: the running server, else http://127.0.0.1:8080)."
+)
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, endpoint_url: str | None) -> None:
     """opensage: SageMaker's API and built-in algorithms on your own machine."""
@@ -35,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

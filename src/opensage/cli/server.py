@@ -20,7 +20,7 @@ def _banner(settings: Settings) -> str:
             "Point boto3 at it:",
             f"  export AWS_ENDPOINT_URL={url} AWS_DEFAULT_REGION={settings.region}",
             f"  export AWS_ACCESS_KEY_ID={DEV_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={DEV_SECRET_ACCESS_KEY}",
-            f"  (or: eval \"$(opensage env --home {settings.home})\")",
+            f'  (or: eval "$(opensage env --home {settings.home})")',
             "Stop with Ctrl-C: running jobs are stopped and recorded as Stopped.",
         ]
     )
@@ -28,7 +28,9 @@ def _banner(settings: Settings) -> str:
 
 def _record_server(path: Path, settings: Settings) -> None:
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps({"url": settings.endpoint_url, "pid": os.getpid(), "home": str(settings.home)}))
+    partial.write_text(
+        json.dumps({"url": settings.endpoint_url, "pid": os.getpid(), "home": str(settings.home)})
+    )
     partial.replace(path)
 
 
@@ -46,7 +48,9 @@ def _forget_server(path: Path) -> None:
 @click.option("--home", default=None, help="Where opensage keeps its state (default ~/.opensage).")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.pass_context
-def server(ctx: click.Context, host: str | None, port: int | None, home: str | None, log_level: str | None) -> None:
+def server(
+    ctx: click.Context, host: str | None, port: int | None, home: str | None, log_level: str | None
+) -> None:
     """Run opensage: SageMaker, S3 and CloudWatch Logs APIs on one port."""
     import uvicorn
 

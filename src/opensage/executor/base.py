@@ -32,5 +32,5 @@ class Executor(ABC):
     def reserve_port(self) -> int:
         """A free port for a job's rendezvous (distributed training)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most executors hold nothing to release
         """Release what the executor holds; running jobs are left alone."""

@@ -145,7 +145,9 @@ class TrainingJobRunner:
             )
             self._finish(Outcome(STOPPED, reason, model_artifacts=artifacts), message)
         else:
-            self._finish(Outcome("Completed", "Completed", model_artifacts=artifacts), "Training job completed")
+            self._finish(
+                Outcome("Completed", "Completed", model_artifacts=artifacts), "Training job completed"
+            )
 
     def _open_streams(self) -> None:
         for host in self.hosts:
@@ -198,11 +200,20 @@ class TrainingJobRunner:
         for index, layout in enumerate(self.layouts):
             for channel in self.run.channels:
                 files = stage_channel(
-                    self.store, channel, layout.channel_dir(channel.name), index, count, lambda: not self._stopping()
+                    self.store,
+                    channel,
+                    layout.channel_dir(channel.name),
+                    index,
+                    count,
+                    lambda: not self._stopping(),
                 )
-                self._say(f"{self.hosts[index]}: channel '{channel.name}': {files} file(s) from {channel.s3_uri}")
+                self._say(
+                    f"{self.hosts[index]}: channel '{channel.name}': {files} file(s) from {channel.s3_uri}"
+                )
             if self.run.checkpoint_uri:
-                restored = download_tree(self.store, parse_s3_uri(self.run.checkpoint_uri), layout.checkpoint_dir)
+                restored = download_tree(
+                    self.store, parse_s3_uri(self.run.checkpoint_uri), layout.checkpoint_dir
+                )
                 if restored:
                     self._say(f"{self.hosts[index]}: restored {restored} checkpoint file(s)")
 

@@ -61,7 +61,9 @@ def list_manifest(store: ObjectStore, channel: ChannelSpec) -> list[StagedObject
     try:
         manifest = json.loads(store.get_bytes(uri.bucket, uri.key))
     except (NoSuchBucket, NoSuchKey) as exc:
-        raise AlgorithmClientError(f'Data download failed: the manifest "{channel.s3_uri}" does not exist') from exc
+        raise AlgorithmClientError(
+            f'Data download failed: the manifest "{channel.s3_uri}" does not exist'
+        ) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AlgorithmClientError(f'The manifest "{channel.s3_uri}" is not valid JSON') from exc
     if (
@@ -79,7 +81,9 @@ def list_manifest(store: ObjectStore, channel: ChannelSpec) -> list[StagedObject
     return [StagedObject(base.bucket, base.key + entry, entry) for entry in manifest[1:]]
 
 
-def shard(objects: list[StagedObject], distribution: str, host_index: int, host_count: int) -> list[StagedObject]:
+def shard(
+    objects: list[StagedObject], distribution: str, host_index: int, host_count: int
+) -> list[StagedObject]:
     if distribution != "ShardedByS3Key" or host_count == 1:
         return objects
     ordered = sorted(objects, key=lambda item: (item.bucket, item.key))
@@ -89,7 +93,9 @@ def shard(objects: list[StagedObject], distribution: str, host_index: int, host_
 def _safe_target(folder: Path, relative_path: str) -> Path:
     parts = [part for part in PurePosixPath(relative_path).parts if part not in ("", ".")]
     if not parts or ".." in parts or relative_path.startswith("/"):
-        raise AlgorithmClientError(f'The input object "{relative_path}" has a path that leaves its channel folder')
+        raise AlgorithmClientError(
+            f'The input object "{relative_path}" has a path that leaves its channel folder'
+        )
     return folder.joinpath(*parts)
 
 
@@ -111,11 +117,14 @@ def download(
         with stream, gzip.GzipFile(fileobj=stream) as unpacked, target.open("wb") as out:
             shutil.copyfileobj(unpacked, out, 1 << 20)
     except NoSuchKey as exc:
-        raise AlgorithmClientError(f'Data download failed: s3://{item.bucket}/{item.key} does not exist') from exc
+        raise AlgorithmClientError(
+            f"Data download failed: s3://{item.bucket}/{item.key} does not exist"
+        ) from exc
     except (OSError, EOFError) as exc:
         if isinstance(exc, gzip.BadGzipFile | EOFError):
             raise AlgorithmClientError(
-                f'Channel data s3://{item.bucket}/{item.key} is not valid gzip (CompressionType is Gzip): {exc}'
+                f"Channel data s3://{item.bucket}/{item.key} is not valid gzip "
+                f"(CompressionType is Gzip): {exc}"
             ) from exc
         raise
     return target
@@ -130,12 +139,17 @@ def stage_channel(
     should_continue: Callable[[], bool] = lambda: True,
 ) -> int:
     """Fill ``folder`` with this host's share of ``channel``; returns the number of files."""
-    listed = list_manifest(store, channel) if channel.s3_data_type == "ManifestFile" else list_prefix(store, channel)
+    listed = (
+        list_manifest(store, channel)
+        if channel.s3_data_type == "ManifestFile"
+        else list_prefix(store, channel)
+    )
     if not listed:
         uri = parse_s3_uri(channel.s3_uri)
         raise AlgorithmClientError(
             f'No S3 objects found under S3 URL "{channel.s3_uri}" given in input data source. '
-            f'Please ensure that the bucket "{uri.bucket}" exists and that objects exist under that S3 prefix.'
+            f'Please ensure that the bucket "{uri.bucket}" exists and that objects exist '
+            "under that S3 prefix."
         )
     folder.mkdir(parents=True, exist_ok=True)
     mine = shard(listed, channel.distribution, host_index, host_count)

@@ -16,7 +16,12 @@ class Float32Tensor(_message.Message):
     values: _containers.RepeatedScalarFieldContainer[float]
     keys: _containers.RepeatedScalarFieldContainer[int]
     shape: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., keys: _Optional[_Iterable[int]] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(
+        self,
+        values: _Optional[_Iterable[float]] = ...,
+        keys: _Optional[_Iterable[int]] = ...,
+        shape: _Optional[_Iterable[int]] = ...,
+    ) -> None: ...
 
 class Float64Tensor(_message.Message):
     __slots__ = ("values", "keys", "shape")
@@ -26,7 +31,12 @@ class Float64Tensor(_message.Message):
     values: _containers.RepeatedScalarFieldContainer[float]
     keys: _containers.RepeatedScalarFieldContainer[int]
     shape: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, values: _Optional[_Iterable[float]] = ..., keys: _Optional[_Iterable[int]] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(
+        self,
+        values: _Optional[_Iterable[float]] = ...,
+        keys: _Optional[_Iterable[int]] = ...,
+        shape: _Optional[_Iterable[int]] = ...,
+    ) -> None: ...
 
 class Int32Tensor(_message.Message):
     __slots__ = ("values", "keys", "shape")
@@ -36,7 +46,12 @@ class Int32Tensor(_message.Message):
     values: _containers.RepeatedScalarFieldContainer[int]
     keys: _containers.RepeatedScalarFieldContainer[int]
     shape: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, values: _Optional[_Iterable[int]] = ..., keys: _Optional[_Iterable[int]] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
+    def __init__(
+        self,
+        values: _Optional[_Iterable[int]] = ...,
+        keys: _Optional[_Iterable[int]] = ...,
+        shape: _Optional[_Iterable[int]] = ...,
+    ) -> None: ...
 
 class Bytes(_message.Message):
     __slots__ = ("value", "content_type")
@@ -44,7 +59,9 @@ class Bytes(_message.Message):
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     value: _containers.RepeatedScalarFieldContainer[bytes]
     content_type: str
-    def __init__(self, value: _Optional[_Iterable[bytes]] = ..., content_type: _Optional[str] = ...) -> None: ...
+    def __init__(
+        self, value: _Optional[_Iterable[bytes]] = ..., content_type: _Optional[str] = ...
+    ) -> None: ...
 
 class Value(_message.Message):
     __slots__ = ("float32_tensor", "float64_tensor", "int32_tensor", "bytes")
@@ -56,7 +73,13 @@ class Value(_message.Message):
     float64_tensor: Float64Tensor
     int32_tensor: Int32Tensor
     bytes: Bytes
-    def __init__(self, float32_tensor: _Optional[_Union[Float32Tensor, _Mapping]] = ..., float64_tensor: _Optional[_Union[Float64Tensor, _Mapping]] = ..., int32_tensor: _Optional[_Union[Int32Tensor, _Mapping]] = ..., bytes: _Optional[_Union[Bytes, _Mapping]] = ...) -> None: ...
+    def __init__(
+        self,
+        float32_tensor: _Optional[_Union[Float32Tensor, _Mapping]] = ...,
+        float64_tensor: _Optional[_Union[Float64Tensor, _Mapping]] = ...,
+        int32_tensor: _Optional[_Union[Int32Tensor, _Mapping]] = ...,
+        bytes: _Optional[_Union[Bytes, _Mapping]] = ...,
+    ) -> None: ...
 
 class Record(_message.Message):
     __slots__ = ("features", "label", "uid", "metadata", "configuration")
@@ -66,14 +89,20 @@ class Record(_message.Message):
         VALUE_FIELD_NUMBER: _ClassVar[int]
         key: str
         value: Value
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Value, _Mapping]] = ...) -> None: ...
+        def __init__(
+            self, key: _Optional[str] = ..., value: _Optional[_Union[Value, _Mapping]] = ...
+        ) -> None: ...
+
     class LabelEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
         key: str
         value: Value
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Value, _Mapping]] = ...) -> None: ...
+        def __init__(
+            self, key: _Optional[str] = ..., value: _Optional[_Union[Value, _Mapping]] = ...
+        ) -> None: ...
+
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
@@ -84,4 +113,11 @@ class Record(_message.Message):
     uid: str
     metadata: str
     configuration: str
-    def __init__(self, features: _Optional[_Mapping[str, Value]] = ..., label: _Optional[_Mapping[str, Value]] = ..., uid: _Optional[str] = ..., metadata: _Optional[str] = ..., configuration: _Optional[str] = ...) -> None: ...
+    def __init__(
+        self,
+        features: _Optional[_Mapping[str, Value]] = ...,
+        label: _Optional[_Mapping[str, Value]] = ...,
+        uid: _Optional[str] = ...,
+        metadata: _Optional[str] = ...,
+        configuration: _Optional[str] = ...,
+    ) -> None: ...

@@ -213,13 +213,20 @@ class ObjectStore(ABC):
                 return
             after = page.last_returned
 
-    def put_bytes(self, bucket: str, key: str, data: bytes, options: WriteOptions | None = None) -> ObjectInfo:
+    def put_bytes(
+        self, bucket: str, key: str, data: bytes, options: WriteOptions | None = None
+    ) -> ObjectInfo:
         with self.open_writer(bucket, key, options) as writer:
             writer.write(data)
             return writer.commit()
 
     def put_file(
-        self, bucket: str, key: str, path: Path, options: WriteOptions | None = None, chunk_size: int = 1 << 20
+        self,
+        bucket: str,
+        key: str,
+        path: Path,
+        options: WriteOptions | None = None,
+        chunk_size: int = 1 << 20,
     ) -> ObjectInfo:
         with self.open_writer(bucket, key, options) as writer, path.open("rb") as source:
             while chunk := source.read(chunk_size):
@@ -241,5 +248,5 @@ class ObjectStore(ABC):
         partial.replace(destination)
         return info
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: not every backend holds connections
         """Release connections or files the backend holds."""

@@ -109,7 +109,9 @@ class HostEnvironment:
         merged.update(self.variables())
         return merged
 
-    def _training_env(self, decoded: dict[str, Any], channels: list[str], user_args: list[str]) -> dict[str, Any]:
+    def _training_env(
+        self, decoded: dict[str, Any], channels: list[str], user_args: list[str]
+    ) -> dict[str, Any]:
         layout = self.layout
         return {
             "job_name": self.job_name,

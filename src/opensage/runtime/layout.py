@@ -56,7 +56,13 @@ class HostLayout:
         return self.data_dir / name
 
     def create(self) -> None:
-        for folder in (self.config_dir, self.data_dir, self.model_dir, self.output_data_dir, self.checkpoint_dir):
+        for folder in (
+            self.config_dir,
+            self.data_dir,
+            self.model_dir,
+            self.output_data_dir,
+            self.checkpoint_dir,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
 
     def write_config(

@@ -16,14 +16,16 @@ class TagService:
     def add(self, arn: str, tags: dict[str, str]) -> dict[str, str]:
         reserved = [key for key in tags if key.lower().startswith("aws:")]
         if reserved:
-            raise ValidationError(f"Tag keys starting with 'aws:' are reserved for AWS: {', '.join(reserved)}")
+            raise ValidationError(
+                f"Tag keys starting with 'aws:' are reserved for AWS: {', '.join(reserved)}"
+            )
         current = self._existing(arn)
         if len(set(current) | set(tags)) > MAX_TAGS:
             raise ValidationError(f"A resource can have at most {MAX_TAGS} tags; {arn} would have more")
         self._repository.add_tags(arn, tags)
         return tags
 
-    def list(self, arn: str) -> dict[str, str]:
+    def tags_of(self, arn: str) -> dict[str, str]:
         return self._existing(arn)
 
     def delete(self, arn: str, keys: list[str]) -> None:

@@ -140,7 +140,10 @@ class ResourceRepository:
         }
         try:
             with self.engine.begin() as conn:
-                resource_id = conn.execute(insert(resources).values(**values)).inserted_primary_key[0]
+                inserted = conn.execute(insert(resources).values(**values)).inserted_primary_key
+                if inserted is None:
+                    raise ConflictError(f"{record.kind} {record.name} was not stored; try again")
+                resource_id = inserted[0]
                 if tag_map:
                     conn.execute(
                         insert(tags),
@@ -157,9 +160,7 @@ class ResourceRepository:
             ).first()
         return None if row is None else _record(row)
 
-    def update(
-        self, kind: str, name: str, change: Callable[[ResourceRecord], None]
-    ) -> ResourceRecord:
+    def update(self, kind: str, name: str, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
         """Apply ``change`` to the current record and save it; retried if another writer got there first.
 
         ``change`` may raise (for example ConflictError when a transition is not allowed),
@@ -195,7 +196,7 @@ class ResourceRepository:
 
     # --- many resources ---
 
-    def list(self, kind: str, query: ListQuery) -> Page:
+    def list_page(self, kind: str, query: ListQuery) -> Page:
         conditions = [resources.c.kind == kind, *self._filters(query)]
         order_column = {
             SortBy.NAME: resources.c.name,
@@ -203,10 +204,16 @@ class ResourceRepository:
             SortBy.STATUS: resources.c.status,
         }[query.sort_by]
         descending = query.sort_order == SortOrder.DESCENDING
-        ordering = [order_column.desc(), resources.c.id.desc()] if descending else [order_column, resources.c.id]
+        ordering = (
+            [order_column.desc(), resources.c.id.desc()] if descending else [order_column, resources.c.id]
+        )
         offset = _decode_token(query.next_token, query) if query.next_token else 0
         statement = (
-            select(resources).where(and_(*conditions)).order_by(*ordering).offset(offset).limit(query.max_results + 1)
+            select(resources)
+            .where(and_(*conditions))
+            .order_by(*ordering)
+            .offset(offset)
+            .limit(query.max_results + 1)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(statement).all()
@@ -261,7 +268,8 @@ class ResourceRepository:
             conn.execute(delete(tags).where(tags.c.resource_id == resource_id, tags.c.key.in_(list(tag_map))))
             if tag_map:
                 conn.execute(
-                    insert(tags), [{"resource_id": resource_id, "key": k, "value": v} for k, v in tag_map.items()]
+                    insert(tags),
+                    [{"resource_id": resource_id, "key": k, "value": v} for k, v in tag_map.items()],
                 )
 
     def list_tags(self, arn: str) -> dict[str, str]:

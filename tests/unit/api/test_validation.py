@@ -43,13 +43,16 @@ def test_every_problem_is_reported_at_once() -> None:
     message = str(raised.value)
     assert message.startswith("3 validation errors detected")
     assert "length less than or equal to 63" in message and "regular expression pattern" in message
-    assert "'algorithmSpecification.trainingInputMode' failed to satisfy constraint: Member must satisfy enum" in message
+    assert (
+        "'algorithmSpecification.trainingInputMode' failed to satisfy constraint: Member must satisfy enum"
+        in message
+    )
 
 
 def test_missing_required_members_and_wrong_types() -> None:
-    with pytest.raises(ValidationError, match="Value null at 'roleArn'.*must not be null"):
+    with pytest.raises(ValidationError, match=r"Value null at 'roleArn'.*must not be null"):
         check("CreateTrainingJob", {"TrainingJobName": "j", "OutputDataConfig": {"S3OutputPath": "s3://b/o"}})
-    with pytest.raises(ValidationError, match="'hyperParameters.1.value'.*must be a string"):
+    with pytest.raises(ValidationError, match=r"'hyperParameters\.1\.value'.*must be a string"):
         check("CreateTrainingJob", {**MINIMAL, "HyperParameters": {"num_round": 10}})
     with pytest.raises(ValidationError, match="must be a JSON object"):
         check("DescribeTrainingJob", ["not", "an", "object"])
@@ -57,7 +60,9 @@ def test_missing_required_members_and_wrong_types() -> None:
 
 def test_list_members_are_indexed_like_aws() -> None:
     with pytest.raises(ValidationError, match=r"'tags\.2\.member\.key'"):
-        check("CreateTrainingJob", {**MINIMAL, "Tags": [{"Key": "ok", "Value": "v"}, {"Key": "", "Value": "v"}]})
+        check(
+            "CreateTrainingJob", {**MINIMAL, "Tags": [{"Key": "ok", "Value": "v"}, {"Key": "", "Value": "v"}]}
+        )
 
 
 def test_timestamps_become_datetimes_and_unknown_members_are_ignored() -> None:

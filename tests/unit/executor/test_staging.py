@@ -19,7 +19,14 @@ from opensage.objects.base import ObjectStore
 def store(tmp_path: Path) -> ObjectStore:
     opened = open_object_store((tmp_path / "objects").as_uri())
     opened.create_bucket("data", "us-east-1")
-    for key in ("train/a.csv", "train/b.csv", "train/sub/c.csv", "train/folder/", "trainer.csv", "other/x.csv"):
+    for key in (
+        "train/a.csv",
+        "train/b.csv",
+        "train/sub/c.csv",
+        "train/folder/",
+        "trainer.csv",
+        "other/x.csv",
+    ):
         opened.put_bytes("data", key, key.encode())
     return opened
 
@@ -77,7 +84,9 @@ def test_manifest_files(store: ObjectStore, tmp_path: Path) -> None:
     assert files(target) == ["a.csv", "sub/c.csv"]
 
 
-@pytest.mark.parametrize("body", [b"not json", b"{}", b"[]", b'[{"prefix": 3}]', b'[{"prefix": "s3://d/"}, 7]'])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"{}", b"[]", b'[{"prefix": 3}]', b'[{"prefix": "s3://d/"}, 7]']
+)
 def test_bad_manifests_are_client_errors(store: ObjectStore, tmp_path: Path, body: bytes) -> None:
     store.put_bytes("data", "bad.json", body)
     with pytest.raises(AlgorithmClientError, match="manifest"):
@@ -100,12 +109,16 @@ def test_missing_data_says_where_it_looked(store: ObjectStore, tmp_path: Path) -
     with pytest.raises(AlgorithmClientError, match='bucket "nobucket"'):
         stage_channel(store, channel("s3://nobucket/x/"), tmp_path / "t", 0, 1)
     with pytest.raises(AlgorithmClientError, match="does not exist"):
-        stage_channel(store, channel("s3://data/none.json", s3_data_type="ManifestFile"), tmp_path / "t", 0, 1)
+        stage_channel(
+            store, channel("s3://data/none.json", s3_data_type="ManifestFile"), tmp_path / "t", 0, 1
+        )
 
 
 def test_keys_cannot_escape_the_channel_folder(store: ObjectStore, tmp_path: Path) -> None:
     manifest = [{"prefix": "s3://data/train/"}, "../../outside.csv"]
     store.put_bytes("data", "evil.json", json.dumps(manifest).encode())
     with pytest.raises(AlgorithmClientError, match="leaves its channel folder"):
-        stage_channel(store, channel("s3://data/evil.json", s3_data_type="ManifestFile"), tmp_path / "t", 0, 1)
+        stage_channel(
+            store, channel("s3://data/evil.json", s3_data_type="ManifestFile"), tmp_path / "t", 0, 1
+        )
     assert not (tmp_path / "outside.csv").exists()

@@ -15,7 +15,10 @@ def make_environment(root: Path) -> HostEnvironment:
         job_name="job-1",
         job_arn="arn:aws:sagemaker:us-east-1:000000000000:training-job/job-1",
         hyperparameters={"epochs": "10", "lr": "0.1", "name": '"resnet"', "flag": "true", "plain": "text"},
-        input_data_config={"train": {"TrainingInputMode": "File"}, "validation": {"TrainingInputMode": "File"}},
+        input_data_config={
+            "train": {"TrainingInputMode": "File"},
+            "validation": {"TrainingInputMode": "File"},
+        },
         hosts=["algo-1", "algo-2"],
         current_host="algo-2",
         instance_type="ml.m5.xlarge",
@@ -30,12 +33,29 @@ def test_sm_variables_follow_the_training_toolkit(tmp_path: Path) -> None:
     assert variables["SM_MODEL_DIR"] == str(tmp_path / "model")
     assert variables["SM_CHANNEL_TRAIN"] == str(tmp_path / "input" / "data" / "train")
     assert json.loads(variables["SM_CHANNELS"]) == ["train", "validation"]
-    assert json.loads(variables["SM_HPS"]) == {"epochs": 10, "lr": 0.1, "name": "resnet", "flag": True, "plain": "text"}
+    assert json.loads(variables["SM_HPS"]) == {
+        "epochs": 10,
+        "lr": 0.1,
+        "name": "resnet",
+        "flag": True,
+        "plain": "text",
+    }
     assert variables["SM_HP_EPOCHS"] == "10" and variables["SM_HP_NAME"] == "resnet"
     assert json.loads(variables["SM_USER_ARGS"]) == [
-        "--epochs", "10", "--flag", "true", "--lr", "0.1", "--name", "resnet", "--plain", "text",
+        "--epochs",
+        "10",
+        "--flag",
+        "true",
+        "--lr",
+        "0.1",
+        "--name",
+        "resnet",
+        "--plain",
+        "text",
     ]
-    assert json.loads(variables["SM_HOSTS"]) == ["algo-1", "algo-2"] and variables["SM_CURRENT_HOST"] == "algo-2"
+    assert (
+        json.loads(variables["SM_HOSTS"]) == ["algo-1", "algo-2"] and variables["SM_CURRENT_HOST"] == "algo-2"
+    )
     assert variables["TRAINING_JOB_NAME"] == "job-1" and variables["SM_MASTER_PORT"] == "4567"
     training_env = json.loads(variables["SM_TRAINING_ENV"])
     assert training_env["is_master"] is False and training_env["master_hostname"] == "algo-1"

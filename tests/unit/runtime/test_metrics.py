@@ -11,7 +11,9 @@ XGB_VALIDATION_AUC = r".*\[[0-9]+\].*#011validation-auc:([-+]?[0-9]*\.?[0-9]+(?:
 
 def test_regexes_written_for_cloudwatch_match_lines_with_tabs() -> None:
     scraper = MetricScraper([("validation:auc", XGB_VALIDATION_AUC)])
-    assert scraper.scan("[12]\ttrain-auc:0.99\tvalidation-auc:0.97125") == [ScrapedMetric("validation:auc", 0.97125)]
+    assert scraper.scan("[12]\ttrain-auc:0.99\tvalidation-auc:0.97125") == [
+        ScrapedMetric("validation:auc", 0.97125)
+    ]
 
 
 def test_regexes_written_for_tabs_still_work() -> None:
@@ -21,7 +23,9 @@ def test_regexes_written_for_tabs_still_work() -> None:
 
 def test_a_greedy_capture_keeps_its_leading_number() -> None:
     scraper = MetricScraper([("train:rmse", r"train-rmse:(\S+)")])
-    assert scraper.scan("[5]#011train-rmse:1.25#011validation-rmse:1.5") == [ScrapedMetric("train:rmse", 1.25)]
+    assert scraper.scan("[5]#011train-rmse:1.25#011validation-rmse:1.5") == [
+        ScrapedMetric("train:rmse", 1.25)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,9 @@ def test_features_not_built_yet_are_refused_not_ignored() -> None:
 
 def test_metric_definitions_must_compile_and_capture() -> None:
     for regex, words in (("([oops", "does not compile"), ("loss=\\d+", "capture group")):
-        algorithm = AlgorithmSpec("File", training_image=IMAGE, metric_definitions=[MetricDefinition("m", regex)])
+        algorithm = AlgorithmSpec(
+            "File", training_image=IMAGE, metric_definitions=[MetricDefinition("m", regex)]
+        )
         with pytest.raises(ValidationError, match=words):
             check_spec(spec(algorithm=algorithm), "xgboost", 8)
 

@@ -22,7 +22,9 @@ def repository(tmp_path: Path) -> ResourceRepository:
 
 def make(name: str, minutes: int = 0, status: str = "InProgress", kind: str = KIND) -> ResourceRecord:
     at = T0 + timedelta(minutes=minutes)
-    return ResourceRecord(kind, name, f"arn:aws:sagemaker:us-east-1:0:{kind}/{name}", status, at, at, {"n": name})
+    return ResourceRecord(
+        kind, name, f"arn:aws:sagemaker:us-east-1:0:{kind}/{name}", status, at, at, {"n": name}
+    )
 
 
 def test_migrations_are_idempotent_and_data_survives_reopening(tmp_path: Path) -> None:
@@ -44,22 +46,31 @@ def test_names_are_unique_per_kind_only(repository: ResourceRepository) -> None:
 def test_filters_sorting_and_pages(repository: ResourceRepository) -> None:
     for i in range(7):
         repository.create(make(f"job-{i}", minutes=i, status="Completed" if i % 2 else "Failed"))
-    assert [r.name for r in repository.list(KIND, ListQuery(status_equals="Completed", max_results=100)).records] == [
+    assert [
+        r.name
+        for r in repository.list_page(KIND, ListQuery(status_equals="Completed", max_results=100)).records
+    ] == [
         "job-1",
         "job-3",
         "job-5",
     ]
-    newest = repository.list(KIND, ListQuery(sort_order=SortOrder.DESCENDING, max_results=3))
+    newest = repository.list_page(KIND, ListQuery(sort_order=SortOrder.DESCENDING, max_results=3))
     assert [r.name for r in newest.records] == ["job-6", "job-5", "job-4"] and newest.next_token
-    following = repository.list(
+    following = repository.list_page(
         KIND, ListQuery(sort_order=SortOrder.DESCENDING, max_results=3, next_token=newest.next_token)
     )
     assert [r.name for r in following.records] == ["job-3", "job-2", "job-1"]
-    last = repository.list(KIND, ListQuery(sort_order=SortOrder.DESCENDING, max_results=3, next_token=following.next_token))
+    last = repository.list_page(
+        KIND, ListQuery(sort_order=SortOrder.DESCENDING, max_results=3, next_token=following.next_token)
+    )
     assert [r.name for r in last.records] == ["job-0"] and last.next_token is None
-    window = ListQuery(creation_time_after=T0 + timedelta(minutes=1), creation_time_before=T0 + timedelta(minutes=4))
-    assert [r.name for r in repository.list(KIND, window).records] == ["job-2", "job-3"]
-    by_name = repository.list(KIND, ListQuery(sort_by=SortBy.NAME, sort_order=SortOrder.DESCENDING, max_results=1))
+    window = ListQuery(
+        creation_time_after=T0 + timedelta(minutes=1), creation_time_before=T0 + timedelta(minutes=4)
+    )
+    assert [r.name for r in repository.list_page(KIND, window).records] == ["job-2", "job-3"]
+    by_name = repository.list_page(
+        KIND, ListQuery(sort_by=SortBy.NAME, sort_order=SortOrder.DESCENDING, max_results=1)
+    )
     assert by_name.records[0].name == "job-6"
 
 
@@ -67,18 +78,20 @@ def test_name_contains_is_case_insensitive_and_literal(repository: ResourceRepos
     repository.create(make("Alpha-1"))
     repository.create(make("beta-1"))
     repository.create(make("gamma%x"))
-    assert [r.name for r in repository.list(KIND, ListQuery(name_contains="ALPHA")).records] == ["Alpha-1"]
-    assert [r.name for r in repository.list(KIND, ListQuery(name_contains="%")).records] == ["gamma%x"]
+    assert [r.name for r in repository.list_page(KIND, ListQuery(name_contains="ALPHA")).records] == [
+        "Alpha-1"
+    ]
+    assert [r.name for r in repository.list_page(KIND, ListQuery(name_contains="%")).records] == ["gamma%x"]
 
 
 def test_a_token_only_works_for_its_own_query(repository: ResourceRepository) -> None:
     for i in range(3):
         repository.create(make(f"j{i}", minutes=i))
-    token = repository.list(KIND, ListQuery(max_results=1)).next_token
+    token = repository.list_page(KIND, ListQuery(max_results=1)).next_token
     with pytest.raises(ValidationError, match="NextToken"):
-        repository.list(KIND, ListQuery(max_results=1, status_equals="Completed", next_token=token))
+        repository.list_page(KIND, ListQuery(max_results=1, status_equals="Completed", next_token=token))
     with pytest.raises(ValidationError, match="NextToken"):
-        repository.list(KIND, ListQuery(next_token="not-a-token"))
+        repository.list_page(KIND, ListQuery(next_token="not-a-token"))
 
 
 def test_concurrent_updates_are_never_lost(repository: ResourceRepository) -> None:
@@ -87,7 +100,10 @@ def test_concurrent_updates_are_never_lost(repository: ResourceRepository) -> No
     def bump(record: ResourceRecord) -> None:
         record.document["count"] = record.document.get("count", 0) + 1
 
-    workers = [threading.Thread(target=lambda: [repository.update(KIND, "counter", bump) for _ in range(10)]) for _ in range(4)]
+    workers = [
+        threading.Thread(target=lambda: [repository.update(KIND, "counter", bump) for _ in range(10)])
+        for _ in range(4)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -26,7 +26,7 @@ def build_handlers(service: TagService) -> dict[str, JsonHandler]:
         return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     def list_tags(params: dict[str, Any]) -> dict[str, Any]:
-        tags = [{"Key": k, "Value": v} for k, v in service.list(params["ResourceArn"]).items()]
+        tags = [{"Key": k, "Value": v} for k, v in service.tags_of(params["ResourceArn"]).items()]
         start = _offset(params.get("NextToken"))
         limit = params.get("MaxResults", 50)
         response: dict[str, Any] = {"Tags": tags[start : start + limit]}

@@ -128,7 +128,9 @@ def render_job(job: TrainingJob) -> dict[str, Any]:
             "HyperParameters": spec.hyperparameters,
             "AlgorithmSpecification": _render_algorithm(spec.algorithm),
             "RoleArn": spec.role_arn,
-            "InputDataConfig": [_render_channel(channel, spec.algorithm.training_input_mode) for channel in spec.channels],
+            "InputDataConfig": [
+                _render_channel(channel, spec.algorithm.training_input_mode) for channel in spec.channels
+            ],
             "OutputDataConfig": _without_none(
                 {
                     "S3OutputPath": spec.output.s3_output_path,
@@ -156,7 +158,12 @@ def render_job(job: TrainingJob) -> dict[str, Any]:
             "LastModifiedTime": job.last_modified_time,
             "SecondaryStatusTransitions": [
                 _without_none(
-                    {"Status": t.status, "StartTime": t.start_time, "EndTime": t.end_time, "StatusMessage": t.message}
+                    {
+                        "Status": t.status,
+                        "StartTime": t.start_time,
+                        "EndTime": t.end_time,
+                        "StatusMessage": t.message,
+                    }
                 )
                 for t in job.transitions
             ],
@@ -173,7 +180,10 @@ def render_job(job: TrainingJob) -> dict[str, Any]:
         response["Environment"] = spec.environment
     if spec.checkpoint:
         response["CheckpointConfig"] = _without_none(
-            {"S3Uri": spec.checkpoint.s3_uri, "LocalPath": spec.checkpoint.local_path or "/opt/ml/checkpoints"}
+            {
+                "S3Uri": spec.checkpoint.s3_uri,
+                "LocalPath": spec.checkpoint.local_path or "/opt/ml/checkpoints",
+            }
         )
     return _without_none(response)
 
@@ -198,7 +208,8 @@ def _render_algorithm(algorithm: AlgorithmSpec) -> dict[str, Any]:
             "TrainingImage": algorithm.training_image,
             "AlgorithmName": algorithm.algorithm_name,
             "TrainingInputMode": algorithm.training_input_mode,
-            "MetricDefinitions": [{"Name": d.name, "Regex": d.regex} for d in algorithm.metric_definitions] or None,
+            "MetricDefinitions": [{"Name": d.name, "Regex": d.regex} for d in algorithm.metric_definitions]
+            or None,
             "ContainerEntrypoint": algorithm.container_entrypoint,
             "ContainerArguments": algorithm.container_arguments,
             "EnableSageMakerMetricsTimeSeries": algorithm.enable_metrics_time_series,
@@ -244,8 +255,10 @@ def build_handlers(service: TrainingService) -> dict[str, JsonHandler]:
         if params.get("WarmPoolStatusEquals") or params.get("TrainingPlanArnEquals"):
             # Local jobs have no warm pools or training plans, so nothing matches these filters.
             return {"TrainingJobSummaries": []}
-        jobs, token = service.list(list_query(params))
-        return _without_none({"TrainingJobSummaries": [render_summary(job) for job in jobs], "NextToken": token})
+        jobs, token = service.list_jobs(list_query(params))
+        return _without_none(
+            {"TrainingJobSummaries": [render_summary(job) for job in jobs], "NextToken": token}
+        )
 
     def stop(params: dict[str, Any]) -> dict[str, Any]:
         service.stop(params["TrainingJobName"])

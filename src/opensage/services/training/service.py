@@ -114,8 +114,8 @@ class TrainingService:
             raise JobNotFoundError(f"Requested resource not found: training job {name} does not exist.")
         return self._load(record)
 
-    def list(self, query: ListQuery) -> tuple[list[TrainingJob], str | None]:
-        page = self._repository.list(KIND, query)
+    def list_jobs(self, query: ListQuery) -> tuple[list[TrainingJob], str | None]:
+        page = self._repository.list_page(KIND, query)
         return [self._load(record) for record in page.records], page.next_token
 
     def stop(self, name: str) -> None:
@@ -168,7 +168,9 @@ class TrainingService:
         for record in self._repository.with_status(KIND, [status.value for status in ACTIVE_STATUSES]):
             job = self._load(record)
             self._executor.kill(Path(job.job_dir))
-            self._end(job.name, TrainingJobStatus.STOPPED, "Stopped", "Stopped when the opensage server shut down")
+            self._end(
+                job.name, TrainingJobStatus.STOPPED, "Stopped", "Stopped when the opensage server shut down"
+            )
 
     # --- internals ---
 
@@ -182,7 +184,13 @@ class TrainingService:
             self._executor.launch(job_dir)
         except Exception as exc:
             logger.exception("could not start training job %s", job.name)
-            self._end(job.name, TrainingJobStatus.FAILED, "Failed", "Training job failed", f"InternalServerError: {exc}")
+            self._end(
+                job.name,
+                TrainingJobStatus.FAILED,
+                "Failed",
+                "Training job failed",
+                f"InternalServerError: {exc}",
+            )
             return self.describe(job.name)
 
         def count_launch(current: TrainingJob) -> None:
@@ -273,7 +281,12 @@ class TrainingService:
             if job.status.is_terminal():
                 return
             job.transitions = [
-                StatusTransition(t.status, _from_epoch(t.start_time) or job.creation_time, t.message, _from_epoch(t.end_time))
+                StatusTransition(
+                    t.status,
+                    _from_epoch(t.start_time) or job.creation_time,
+                    t.message,
+                    _from_epoch(t.end_time),
+                )
                 for t in status.transitions
             ]
             if status.transitions:
@@ -288,7 +301,8 @@ class TrainingService:
             job.failure_reason = outcome.failure_reason
             job.model_artifacts = outcome.model_artifacts
             job.final_metrics = [
-                MetricValue(m.name, m.value, _from_epoch(m.timestamp) or self._clock()) for m in status.final_metrics
+                MetricValue(m.name, m.value, _from_epoch(m.timestamp) or self._clock())
+                for m in status.final_metrics
             ]
             last_end = status.transitions[-1].end_time if status.transitions else None
             job.training_end_time = _from_epoch(last_end) or self._clock()

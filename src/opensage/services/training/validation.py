@@ -20,7 +20,9 @@ def resolve_algorithm(spec: TrainingJobSpec) -> str:
     """The built-in algorithm the request names, by TrainingImage or AlgorithmName."""
     algorithm = spec.algorithm
     if algorithm.training_image and algorithm.algorithm_name:
-        raise ValidationError("Specify either TrainingImage or AlgorithmName in AlgorithmSpecification, not both")
+        raise ValidationError(
+            "Specify either TrainingImage or AlgorithmName in AlgorithmSpecification, not both"
+        )
     if algorithm.training_image:
         name = resolve_training_image(algorithm.training_image)
         if name is None:
@@ -66,21 +68,27 @@ def check_spec(spec: TrainingJobSpec, algorithm_name: str, max_hosts: int) -> No
         try:
             compiled = re.compile(definition.regex)
         except re.error as exc:
-            raise ValidationError(f"MetricDefinitions '{definition.name}': the regex does not compile: {exc}") from exc
+            raise ValidationError(
+                f"MetricDefinitions '{definition.name}': the regex does not compile: {exc}"
+            ) from exc
         if compiled.groups < 1:
             raise ValidationError(
                 f"MetricDefinitions '{definition.name}': the regex needs a capture group for the metric value"
             )
     count = spec.resources.instance_count
     if count < 1:
-        raise ValidationError("ResourceConfig.InstanceCount must be at least 1 (InstanceGroups are not supported yet)")
+        raise ValidationError(
+            "ResourceConfig.InstanceCount must be at least 1 (InstanceGroups are not supported yet)"
+        )
     if count > max_hosts:
         raise LimitExceededError(
             f"InstanceCount {count} exceeds this opensage server's limit of {max_hosts} hosts per job "
             "(OPENSAGE_MAX_HOSTS_PER_JOB)"
         )
     if count > 1 and not load_algorithm(algorithm_name).supports_distributed:
-        raise ValidationError(f"The {algorithm_name} algorithm trains on one instance only; set InstanceCount to 1")
+        raise ValidationError(
+            f"The {algorithm_name} algorithm trains on one instance only; set InstanceCount to 1"
+        )
 
 
 def _check_channels(spec: TrainingJobSpec) -> None:
@@ -92,12 +100,14 @@ def _check_channels(spec: TrainingJobSpec) -> None:
         mode = channel.input_mode or spec.algorithm.training_input_mode
         if mode == "Pipe":
             raise UnsupportedOperationError(
-                f"Channel '{channel.name}': Pipe input mode is not supported by opensage yet; use File or FastFile"
+                f"Channel '{channel.name}': Pipe input mode is not supported by opensage yet; "
+                "use File or FastFile"
             )
         source = channel.data_source
         if source.s3_data_type not in ("S3Prefix", "ManifestFile"):
             raise UnsupportedOperationError(
-                f"Channel '{channel.name}': S3DataType {source.s3_data_type} is not supported by opensage yet; "
+                f"Channel '{channel.name}': S3DataType {source.s3_data_type} "
+                "is not supported by opensage yet; "
                 "use S3Prefix or ManifestFile"
             )
         parse_s3_uri(source.s3_uri, f"Channel '{channel.name}' S3Uri")
