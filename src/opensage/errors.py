@@ -26,7 +26,8 @@ or secrets.
         ├── BucketAlreadyOwnedByYou 409, BucketNotEmpty 409
         ├── InvalidBucketName 400, InvalidArgument 400, InvalidRequest 400, InvalidRange 416
         ├── BadDigest 400, InvalidDigest 400, InvalidPart 400, InvalidPartOrder 400
-        ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400
+        ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400, IncompleteBody 400
+        ├── MethodNotAllowed 405
         ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
         └── PreconditionFailed 412, NotImplemented 501
 """
@@ -210,6 +211,19 @@ class EntityTooSmall(S3Error):
 
 class MalformedXML(S3Error):
     code = "MalformedXML"
+
+
+class MethodNotAllowed(S3Error):
+    """An HTTP method no S3 operation uses on that kind of resource (bucket, object)."""
+
+    code = "MethodNotAllowed"
+    http_status = 405
+
+
+class IncompleteBody(S3Error):
+    """Fewer body bytes arrived than the request announced."""
+
+    code = "IncompleteBody"
 
 
 class KeyTooLong(S3Error):

@@ -225,3 +225,17 @@ def test_crc32c_header_is_verified_and_kept(server: Any, s3_client: Any, bucket:
     )
     assert (status, error_code(error)) == (501, "NotImplemented")
     assert [c["Key"] for c in s3_client.list_objects_v2(Bucket=bucket)["Contents"]] == ["c"]
+
+
+def test_a_method_no_s3_operation_uses_is_405(server: Any) -> None:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"{server.endpoint_url}/some-bucket/some-key", method="PATCH")
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as error:
+        assert error.code == 405
+        assert b"<Code>MethodNotAllowed</Code>" in error.read()
+    else:
+        raise AssertionError("PATCH on an object must be refused")

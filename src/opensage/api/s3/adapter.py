@@ -10,7 +10,7 @@ from starlette.responses import Response
 from opensage.api.s3.context import Query, S3Request, split_path
 from opensage.api.s3.responses import RequestIds, error_response
 from opensage.api.s3.routing import choose_handler
-from opensage.errors import InternalError, InvalidRequest, OpenSageError
+from opensage.errors import IncompleteBody, InternalError, OpenSageError
 from opensage.objects.base import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class S3Adapter:
             logger.info(
                 "S3 %s %s: the client went away before sending the whole body", request.method, resource
             )
-            disconnected = InvalidRequest("The request body ended before all of it was received.")
+            disconnected = IncompleteBody("The request body ended before all of it was received.")
             response = error_response(disconnected, resource, ids, request.method == "HEAD")
         except Exception:
             logger.exception("S3 %s %s failed (request id %s)", request.method, resource, ids.request_id)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from opensage.api.s3.chunked import AwsChunkedDecoder
 from opensage.api.s3.headers import checksum_header, is_aws_chunked, sent_checksums, supported_algorithm
-from opensage.errors import BadDigest, InvalidArgument, InvalidRequest, S3NotImplemented
+from opensage.errors import BadDigest, IncompleteBody, InvalidArgument, InvalidRequest, S3NotImplemented
 from opensage.objects.checksums import Digests, Hasher, decode_checksum, new_hasher, verify_digests
 
 CHUNK_SIZE = 1 << 20
@@ -62,7 +62,7 @@ class RequestBody:
 
     def _check_decoded(self, decoder: AwsChunkedDecoder) -> None:
         if self._decoded_length is not None and decoder.decoded_size != self._decoded_length:
-            raise InvalidRequest(
+            raise IncompleteBody(
                 f"The decoded body has {decoder.decoded_size} bytes but x-amz-decoded-content-length "
                 f"says {self._decoded_length}."
             )

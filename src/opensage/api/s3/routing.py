@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from opensage.api.s3 import buckets, listing, multipart, objects
 from opensage.api.s3.context import Query, S3Request
-from opensage.errors import InvalidArgument, S3NotImplemented
+from opensage.errors import InvalidArgument, MethodNotAllowed, S3NotImplemented
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -106,6 +106,8 @@ def choose_handler(method: str, bucket: str, key: str, query: Query) -> Handler:
     present = frozenset(names & _SUPPORTED_SUBRESOURCES)
     handler = _ROUTES.get((level, method, present))
     if handler is None:
+        if all((route_level, route_method) != (level, method) for route_level, route_method, _ in _ROUTES):
+            raise MethodNotAllowed(f"The specified method {method} is not allowed against this resource.")
         shown = "".join(f"?{name}" for name in sorted(present))
         raise S3NotImplemented(f"S3 has no {method} operation on a {level}{shown} that opensage implements.")
     return handler

@@ -13,7 +13,7 @@ from opensage.api.s3 import xml
 from opensage.api.s3.context import Query, split_path
 from opensage.api.s3.listing import decode_token, encode_token, url_encode
 from opensage.api.s3.routing import choose_handler
-from opensage.errors import InvalidArgument, MalformedXML, S3NotImplemented
+from opensage.errors import InvalidArgument, MalformedXML, MethodNotAllowed, S3NotImplemented
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"]))
 
@@ -142,10 +142,16 @@ def test_routing(method: str, path: str, query: str, name: str) -> None:
         ("GET", "/b/k", "versionId=3", "versionId"),
         ("PUT", "/b/k", "uploads", "uploads"),
         ("POST", "/b", "", "POST"),
-        ("PATCH", "/b/k", "", "PATCH"),
     ],
 )
 def test_unsupported_requests_are_named(method: str, path: str, query: str, named: str) -> None:
     bucket, key = split_path(path.encode())
     with pytest.raises(S3NotImplemented, match=named):
         choose_handler(method, bucket, key, Query.parse(query.encode()))
+
+
+@pytest.mark.parametrize(("method", "path"), [("PATCH", "/b/k"), ("HEAD", "/"), ("PUT", "/")])
+def test_methods_no_operation_uses_are_not_allowed(method: str, path: str) -> None:
+    bucket, key = split_path(path.encode())
+    with pytest.raises(MethodNotAllowed, match=method):
+        choose_handler(method, bucket, key, Query.parse(b""))
