@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -11,21 +12,23 @@ from typing import Any
 import click
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from opensage.cli.context import get_context
+from opensage.cli.context import CliContext, get_context
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-def _fail(error: Exception, endpoint: str) -> click.ClickException:
-    if isinstance(error, EndpointConnectionError):
-        return click.ClickException(
-            f"no opensage server answers at {endpoint}; start one with `opensage server`"
-        )
-    if isinstance(error, ClientError):
+@contextlib.contextmanager
+def api_errors(context: CliContext) -> Iterator[None]:
+    """Show API failures as one-line CLI errors: the AWS code and message, or who is not answering."""
+    try:
+        yield
+    except EndpointConnectionError as error:
+        message = f"no opensage server answers at {context.endpoint_url()}; start one with `opensage server`"
+        raise click.ClickException(message) from error
+    except ClientError as error:
         details = error.response.get("Error", {})
-        return click.ClickException(f"{details.get('Code')}: {details.get('Message')}")
-    return click.ClickException(str(error))
+        raise click.ClickException(f"{details.get('Code')}: {details.get('Message')}") from error
 
 
 class JobLogReader:
@@ -114,10 +117,8 @@ def list_jobs(ctx: click.Context, status: str | None, max_results: int) -> None:
     request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
     if status:
         request["StatusEquals"] = status
-    try:
+    with api_errors(context):
         summaries = context.client("sagemaker").list_training_jobs(**request)["TrainingJobSummaries"]
-    except (ClientError, EndpointConnectionError) as error:
-        raise _fail(error, context.endpoint_url()) from error
     for job in summaries:
         created = job["CreationTime"].strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
@@ -132,10 +133,8 @@ def list_jobs(ctx: click.Context, status: str | None, max_results: int) -> None:
 def describe(ctx: click.Context, name: str) -> None:
     """DescribeTrainingJob, as JSON."""
     context = get_context(ctx)
-    try:
+    with api_errors(context):
         found = context.client("sagemaker").describe_training_job(TrainingJobName=name)
-    except (ClientError, EndpointConnectionError) as error:
-        raise _fail(error, context.endpoint_url()) from error
     found.pop("ResponseMetadata", None)
     click.echo(json.dumps(found, indent=2, default=_default))
 
@@ -146,10 +145,8 @@ def describe(ctx: click.Context, name: str) -> None:
 def stop(ctx: click.Context, name: str) -> None:
     """StopTrainingJob."""
     context = get_context(ctx)
-    try:
+    with api_errors(context):
         context.client("sagemaker").stop_training_job(TrainingJobName=name)
-    except (ClientError, EndpointConnectionError) as error:
-        raise _fail(error, context.endpoint_url()) from error
     click.echo(f"Stopping {name}")
 
 
@@ -166,10 +163,8 @@ def logs(ctx: click.Context, name: str, follow: bool) -> None:
         hosts.add(host)
         click.echo(f"[{host}] {message}" if len(hosts) > 1 or host != "algo-1" else message)
 
-    try:
+    with api_errors(context):
         description = follow_job(context.client("sagemaker"), context.client("logs"), name, show, follow)
-    except (ClientError, EndpointConnectionError) as error:
-        raise _fail(error, context.endpoint_url()) from error
     if follow:
         ending = description["TrainingJobStatus"]
         reason = description.get("FailureReason")
