@@ -5,9 +5,13 @@ Nothing else wires components together; ``create_app`` and the CLI take a Platfo
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
+from pathlib import Path
 
+from opensage.errors import ConflictError
 from opensage.executor import open_executor
 from opensage.logstore import open_log_store
 from opensage.objects import open_object_store
@@ -20,10 +24,30 @@ from opensage.store import open_repository
 logger = logging.getLogger(__name__)
 
 
+HOME_LOCK = "server.lock"
+
+
+def _lock_home(home: Path) -> int:
+    """Hold the home for this process: two servers reconciling the same jobs would fight over them."""
+    fd = os.open(home / HOME_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise ConflictError(
+            f"Another opensage server (pid {holder}) is using {home}; stop it or choose another --home"
+        ) from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
 class Platform:
     def __init__(self, settings: Settings) -> None:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings
+        self._home_lock = _lock_home(settings.home)
         self.repository = open_repository(settings.resolved_database_url)
         self.objects = open_object_store(settings.resolved_objects_url)
         self.log_store = open_log_store(settings.logs_dir)
@@ -52,6 +76,7 @@ class Platform:
         self.executor.close()
         self.objects.close()
         self.repository.engine.dispose()
+        os.close(self._home_lock)
 
     def _reconcile_forever(self) -> None:
         while not self._stopping.wait(self.settings.job_poll_interval):

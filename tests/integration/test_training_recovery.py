@@ -160,3 +160,22 @@ def test_stopping_the_server_stops_running_jobs(servers: list[ServerProcess], tm
     second = start(servers, home, port)
     described = second.client("sagemaker").describe_training_job(TrainingJobName="interrupted")
     assert described["TrainingJobStatus"] == "Stopped" and described["SecondaryStatus"] == "Stopped"
+
+
+def test_a_second_server_on_the_same_home_or_port_is_refused(
+    servers: list[ServerProcess], tmp_path: Path
+) -> None:
+    home, port = tmp_path / "home", free_port()
+    start(servers, home, port)
+    base = [sys.executable, "-m", "opensage.cli.main", "server"]
+    same_home = subprocess.run(
+        [*base, "--home", str(home), "--port", str(free_port())], capture_output=True, text=True, timeout=60
+    )
+    assert same_home.returncode == 1 and "Another opensage server" in same_home.stderr
+    same_port = subprocess.run(
+        [*base, "--home", str(tmp_path / "other"), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert same_port.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in same_port.stderr

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import click
 
 from opensage.cli.context import DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, get_context
+from opensage.errors import OpenSageError
 from opensage.settings import DEFAULT_PORT, Settings
 
 
@@ -24,6 +26,18 @@ def _banner(settings: Settings) -> str:
             "Stop with Ctrl-C: running jobs are stopped and recorded as Stopped.",
         ]
     )
+
+
+def _check_port_free(settings: Settings) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {settings.host}:{settings.port} ({error.strerror}); "
+                "is another server running there? Choose another with --port"
+            ) from error
 
 
 def _record_server(path: Path, settings: Settings) -> None:
@@ -61,7 +75,11 @@ def server(
     if home:
         context.home = home
     settings = context.settings(host=host, port=port, log_level=log_level)
-    platform = Platform(settings)
+    _check_port_free(settings)
+    try:
+        platform = Platform(settings)
+    except OpenSageError as error:
+        raise click.ClickException(error.message) from error
 
     def ready() -> None:
         _record_server(settings.server_file, settings)
