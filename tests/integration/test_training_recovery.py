@@ -68,8 +68,8 @@ class ServerProcess:
         self.process.kill()
         self.process.wait()
 
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: signal.Signals = signal.SIGINT) -> int:
+        self.process.send_signal(signum)
         return self.process.wait(60)
 
 
@@ -146,7 +146,10 @@ def test_a_job_whose_process_died_with_the_server_is_failed_with_a_reason(
     assert "ended without reporting" in described["FailureReason"]
 
 
-def test_stopping_the_server_stops_running_jobs(servers: list[ServerProcess], tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopping_the_server_stops_running_jobs(
+    servers: list[ServerProcess], tmp_path: Path, signum: signal.Signals
+) -> None:
     home, port = tmp_path / "home", free_port()
     first = start(servers, home, port)
     uri = upload(first)
@@ -155,7 +158,7 @@ def test_stopping_the_server_stops_running_jobs(servers: list[ServerProcess], tm
         **xgboost_job("interrupted", BUCKET, {"train": uri}, endless)
     )
     wait_for_secondary(first.client("sagemaker"), "interrupted", "Training")
-    assert first.interrupt() == 0
+    assert first.interrupt(signum) == 0
     assert not lock_is_held(home / "jobs" / "training" / "interrupted")
     second = start(servers, home, port)
     described = second.client("sagemaker").describe_training_job(TrainingJobName="interrupted")
