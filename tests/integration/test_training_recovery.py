@@ -158,7 +158,8 @@ def test_stopping_the_server_stops_running_jobs(
         **xgboost_job("interrupted", BUCKET, {"train": uri}, endless)
     )
     wait_for_secondary(first.client("sagemaker"), "interrupted", "Training")
-    assert first.interrupt(signum) == 0
+    # uvicorn shuts down gracefully, then re-raises the signal, so SIGTERM ends the process "by SIGTERM".
+    assert first.interrupt(signum) in (0, -signum)
     assert not lock_is_held(home / "jobs" / "training" / "interrupted")
     second = start(servers, home, port)
     described = second.client("sagemaker").describe_training_job(TrainingJobName="interrupted")
