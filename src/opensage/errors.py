@@ -259,3 +259,16 @@ class AlgorithmClientError(Exception):
 
 class AlgorithmError(Exception):
     """A job failed inside the algorithm; reported as "AlgorithmError: ..."."""
+
+
+class InferenceError(Exception):
+    """A model server could not answer a request; it responds with ``status_code`` and the message.
+
+    The platform passes it on as SageMaker does: InvokeEndpoint raises ModelError (424) with
+    OriginalStatusCode and OriginalMessage; a transform job fails naming the record.
+    """
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message

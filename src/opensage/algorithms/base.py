@@ -6,6 +6,11 @@ metric lines to stdout. It knows nothing of HTTP, the metadata store or the obje
 Bad input raises ``AlgorithmClientError`` with a message that names the problem; the job
 then fails with ``ClientError: <message>``.
 
+For hosting, ``load_predictor`` turns an extracted model directory into a ``Predictor``: the
+body of a SageMaker ``POST /invocations`` in, the response body out, in the algorithm's
+documented formats. A request the predictor cannot serve raises ``InferenceError`` with the
+HTTP status the container would answer (400 bad data, 406 Accept, 415 Content-Type).
+
 Modules defining algorithms must not import heavy libraries (xgboost, numpy, ...) at import
 time: the control plane imports them to read metric definitions and hyperparameter specs.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,3 +105,28 @@ class BuiltinAlgorithm(ABC):
     @abstractmethod
     def train(self, env: TrainingEnvironment) -> None:
         """Train on ``env``'s channels, write ``env.model_dir``, print metric lines to stdout."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a predictor answers: the response body and its content type."""
+
+    body: bytes
+    content_type: str
+
+
+class Predictor(ABC):
+    """A loaded model serving SageMaker's ``/invocations`` contract."""
+
+    @abstractmethod
+    def predict(self, body: bytes, content_type: str | None, accept: str | None) -> Prediction:
+        """Answer one request. ``content_type``/``accept`` may be None (not sent) or carry parameters."""
+
+
+class ServingAlgorithm(ABC):
+    """A built-in algorithm that can be hosted (endpoints, batch transform)."""
+
+    @abstractmethod
+    def load_predictor(self, model_dir: Path, environment: Mapping[str, str]) -> Predictor:
+        """Load the model in ``model_dir`` (model.tar.gz extracted); ``environment`` is the
+        container's Environment (e.g. SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, SAGEMAKER_BATCH)."""
