@@ -10,6 +10,7 @@ or secrets.
     │   ├── SerializationError          SerializationException 400
     │   ├── UnsupportedOperationError   UnknownOperationException 400
     │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
+    │   ├── InvocationValidationError   ValidationError 400 (sagemaker-runtime)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
     │   └── LogResourceNotFoundError    ResourceNotFoundException 400
@@ -21,6 +22,8 @@ or secrets.
     ├── AccessDeniedError               AccessDeniedException 403
     ├── ThrottlingError                 ThrottlingException 400
     ├── InternalError                   InternalFailure 500
+    ├── ModelInvocationError            ModelError 424 (with OriginalStatusCode, OriginalMessage)
+    ├── ServiceUnavailableError         ServiceUnavailable 503
     └── S3Error                         (S3's own codes, below)
         ├── NoSuchBucket 404, NoSuchKey 404, NoSuchUpload 404
         ├── BucketAlreadyOwnedByYou 409, BucketNotEmpty 409
@@ -133,6 +136,32 @@ class ThrottlingError(OpenSageError):
 class InternalError(OpenSageError):
     code = "InternalFailure"
     http_status = 500
+
+
+# --- sagemaker-runtime ------------------------------------------------------------------------
+
+
+class InvocationValidationError(ValidationError):
+    """The runtime API's spelling of a bad request (a missing endpoint, an unknown variant, ...)."""
+
+    code = "ValidationError"
+
+
+class ModelInvocationError(OpenSageError):
+    """The model answered with an error; the client gets ModelError with what the model said."""
+
+    code = "ModelError"
+    http_status = 424
+
+    def __init__(self, message: str, original_status_code: int, original_message: str) -> None:
+        super().__init__(message)
+        self.original_status_code = original_status_code
+        self.original_message = original_message
+
+
+class ServiceUnavailableError(OpenSageError):
+    code = "ServiceUnavailable"
+    http_status = 503
 
 
 # --- S3 ---------------------------------------------------------------------------------------

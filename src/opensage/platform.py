@@ -9,12 +9,22 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
+from opensage.clock import utcnow
 from opensage.errors import ConflictError
 from opensage.executor import open_executor
 from opensage.logstore import open_log_store
 from opensage.objects import open_object_store
+from opensage.services.hosting.async_invocation import AsyncInvocationService
+from opensage.services.hosting.capture import CaptureWriter
+from opensage.services.hosting.config_service import EndpointConfigService
+from opensage.services.hosting.endpoint_service import EndpointService
+from opensage.services.hosting.fleet import Fleet
+from opensage.services.hosting.invocation import InvocationService
+from opensage.services.hosting.model_service import ModelService
+from opensage.services.hosting.models import AsyncSpec, EndpointStatus
 from opensage.services.logs import LogsService
 from opensage.services.tags import TagService
 from opensage.services.training.service import TrainingService
@@ -25,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 HOME_LOCK = "server.lock"
+# How often crashed model servers are replaced and idle serverless variants scaled to zero.
+_SUPERVISION_SECONDS = 0.5
 
 
 def _lock_home(home: Path) -> int:
@@ -55,12 +67,35 @@ class Platform:
         self.training = TrainingService(settings, self.repository, self.executor)
         self.tags = TagService(self.repository)
         self.logs = LogsService(self.log_store, region=settings.region, account_id=settings.account_id)
+        self.fleet = Fleet(settings, self.objects)
+        self.capture = CaptureWriter(self.objects)
+        self.models = ModelService(settings, self.repository, self.objects, utcnow)
+        self.endpoint_configs = EndpointConfigService(settings, self.repository, self.models, utcnow)
+        self.endpoints = EndpointService(
+            settings, self.repository, self.models, self.endpoint_configs, self.fleet, utcnow
+        )
+        self.invocations = InvocationService(
+            self.fleet, self.capture, self._endpoint_status, settings.account_id
+        )
+        self.async_invocations = AsyncInvocationService(self.invocations, self.objects, self._async_config)
         self._stopping = threading.Event()
         self._reconciler: threading.Thread | None = None
+
+    def _endpoint_status(self, name: str) -> EndpointStatus | None:
+        found = self.endpoints.documents.get(name)
+        return None if found is None else found.status
+
+    def _async_config(self, endpoint_name: str) -> AsyncSpec | None:
+        endpoint = self.endpoints.documents.get(endpoint_name)
+        if endpoint is None:
+            return None
+        config = self.endpoint_configs.documents.get(endpoint.config_name)
+        return None if config is None else config.definition.async_inference
 
     def start(self) -> None:
         """Catch up with jobs that ran or ended while no server was running, then keep watching."""
         self.training.reconcile()
+        self.endpoints.recover()
         self._stopping.clear()
         self._reconciler = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
         self._reconciler.start()
@@ -73,14 +108,20 @@ class Platform:
             self._reconciler.join()
             self._reconciler = None
         self.training.shutdown(grace + 5.0)
+        self.endpoints.shutdown()
+        self.capture.close()
         self.executor.close()
         self.objects.close()
         self.repository.engine.dispose()
         os.close(self._home_lock)
 
     def _reconcile_forever(self) -> None:
+        next_supervision = 0.0
         while not self._stopping.wait(self.settings.job_poll_interval):
             try:
                 self.training.reconcile()
+                if time.monotonic() >= next_supervision:
+                    self.endpoints.supervise()
+                    next_supervision = time.monotonic() + _SUPERVISION_SECONDS
             except Exception:
                 logger.exception("reconciliation failed; trying again")

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     stop_grace_seconds: float = 30.0
     # Each host of a job is a process on this machine; more than this is refused, not oversubscribed.
     max_hosts_per_job: int = 8
+    # Hosting: how long a model server may take to load before the endpoint fails...
+    model_server_start_timeout: float = 120.0
+    # ...how long a serverless variant stays warm without requests (SageMaker keeps it minutes)...
+    serverless_idle_seconds: float = 300.0
+    # ...and how many models a multi-model instance keeps loaded before evicting the least recent.
+    multi_model_max_loaded: int = 8
 
     @field_validator("home", mode="after")
     @classmethod

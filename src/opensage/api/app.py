@@ -2,6 +2,7 @@
 
 - ``GET /health``: 200 once the platform is ready.
 - ``X-Amz-Target: SageMaker.*`` → SageMaker API; ``Logs_20140328.*`` → CloudWatch Logs.
+- ``POST /endpoints/<name>/invocations`` signed for sagemaker (or unsigned) → sagemaker-runtime.
 - Signing name ``s3`` (or unsigned) → S3, path-style ``/<bucket>/<key>``.
 - Anything else answers an error in its protocol's shape that says what is not supported.
 """
@@ -16,12 +17,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opensage import __version__
 from opensage.api import logs as logs_api
 from opensage.api import sagemaker as sagemaker_api
 from opensage.api.json_protocol import JsonProtocolAdapter, error_response
 from opensage.api.routing import signing_scope, target_prefix
+from opensage.api.runtime import RuntimeAdapter, runtime_route
 from opensage.api.s3 import S3Adapter
 from opensage.errors import UnsupportedOperationError
 from opensage.platform import Platform
@@ -41,15 +44,13 @@ def _query_protocol_error(service: str) -> Response:
 
 def create_app(
     platform: Platform, manage_platform: bool = True, on_ready: Callable[[], None] | None = None
-) -> Starlette:
+) -> ASGIApp:
     """The app serving ``platform``.
 
     With ``manage_platform`` its lifespan starts the platform before the first request and
     stops it (stopping running jobs) at shutdown; ``on_ready`` runs once it serves.
     """
-    sagemaker = JsonProtocolAdapter(
-        "sagemaker", "SageMaker", sagemaker_api.build_handlers(platform.training, platform.tags)
-    )
+    sagemaker = JsonProtocolAdapter("sagemaker", "SageMaker", sagemaker_api.build_handlers(platform))
     logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs))
     json_services = {"SageMaker": sagemaker, "Logs_20140328": logs}
     s3 = S3Adapter(platform.objects, platform.settings.region)
@@ -89,4 +90,26 @@ def create_app(
             if manage_platform:
                 platform.stop()
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=_METHODS)], lifespan=lifespan)
+    router = Starlette(routes=[Route("/{path:path}", dispatch, methods=_METHODS)], lifespan=lifespan)
+    runtime = RuntimeAdapter(platform.invocations, platform.async_invocations)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        # InvokeEndpoint skips the router: it is the one path where microseconds count.
+        if scope["type"] == "http":
+            route = runtime_route(scope["path"])
+            if route is not None and _is_runtime_request(scope):
+                await runtime(scope, receive, send, route)
+                return
+        await router(scope, receive, send)
+
+    return app
+
+
+def _is_runtime_request(scope: Scope) -> bool:
+    """A runtime call is signed for sagemaker (or unsigned) and has no X-Amz-Target."""
+    for name, value in scope["headers"]:
+        if name == b"x-amz-target":
+            return False
+        if name == b"authorization" and b"/aws4_request" in value and b"/sagemaker/aws4_request" not in value:
+            return False
+    return True

@@ -13,8 +13,8 @@ from pathlib import Path
 
 class Executor(ABC):
     @abstractmethod
-    def launch(self, job_dir: Path) -> None:
-        """Start the job process for ``job_dir/job.json``; returns once it is started."""
+    def launch(self, job_dir: Path, module: str = "opensage.executor.runner") -> None:
+        """Start ``python -m <module> <job_dir>`` (the job process of ``job_dir/job.json``); returns once started."""
 
     @abstractmethod
     def is_alive(self, job_dir: Path) -> bool:

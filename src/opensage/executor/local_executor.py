@@ -1,4 +1,4 @@
-"""Run each job as a local OS process: ``python -m opensage.executor.runner <job dir>``.
+"""Run each job as a local OS process: ``python -m <job module> <job dir>``.
 
 The job process leads its own session, so Ctrl-C at the server's terminal does not reach
 it, a server crash does not end it, and a kill reaches its whole process group.
@@ -25,11 +25,11 @@ class LocalExecutor(Executor):
         self._processes: dict[Path, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def launch(self, job_dir: Path) -> None:
+    def launch(self, job_dir: Path, module: str = "opensage.executor.runner") -> None:
         job_dir = job_dir.resolve()
         with (job_dir / RUNNER_LOG).open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "opensage.executor.runner", str(job_dir)],
+                [sys.executable, "-m", module, str(job_dir)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opensage.api.json_protocol import JsonHandler
-from opensage.api.sagemaker import tags, training
-from opensage.services.tags import TagService
-from opensage.services.training.service import TrainingService
+from opensage.api.sagemaker import endpoint_configs, endpoints, models, tags, training
+
+if TYPE_CHECKING:
+    from opensage.platform import Platform
 
 
-def build_handlers(training_service: TrainingService, tag_service: TagService) -> dict[str, JsonHandler]:
-    return {**training.build_handlers(training_service), **tags.build_handlers(tag_service)}
+def build_handlers(platform: Platform) -> dict[str, JsonHandler]:
+    return {
+        **training.build_handlers(platform.training),
+        **tags.build_handlers(platform.tags),
+        **models.build_handlers(platform.models),
+        **endpoint_configs.build_handlers(platform.endpoint_configs),
+        **endpoints.build_handlers(platform.endpoints, platform.endpoint_configs),
+    }

@@ -1,0 +1,87 @@
+"""Entry point: ``python -m opensage.runtime.serving <run dir> <listening socket fd>``.
+
+The platform binds the socket and hands it over, so the port is known before the process
+starts and no other process can take it. If loading the model fails, the reason goes to
+``<run dir>/failure`` (the endpoint's FailureReason) and the process exits 1. The process
+ends when its parent does: a model server without its platform only holds memory.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from opensage.runtime.serving.app import ModelServerApp
+
+FAILURE_FILE = "failure"
+
+
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+    def watch() -> None:
+        # Where prctl is not available (and to close its race at start-up), poll the parent.
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _build_app(run_dir: Path) -> ModelServerApp:
+    from opensage.runtime.serving.containers import Pipeline, load_container
+    from opensage.runtime.serving.multimodel import ModelCache
+    from opensage.runtime.serving.spec import SPEC_FILE, read_spec
+
+    spec = read_spec(run_dir / SPEC_FILE)
+    if spec.multi_model is not None:
+        return ModelServerApp(None, ModelCache(spec.multi_model, spec.containers[0]))
+    predictors = [load_container(container) for container in spec.containers]
+    return ModelServerApp(predictors[0] if len(predictors) == 1 else Pipeline(predictors), None)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m opensage.runtime.serving <run dir> <listening socket fd>", file=sys.stderr)
+        return 64
+    _die_with_parent()
+    run_dir, fd = Path(argv[1]), int(argv[2])
+    # Built-in algorithms never use scikit-learn; xgboost would import it (a second) if it could.
+    sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
+    try:
+        app = _build_app(run_dir)
+    except Exception as error:
+        traceback.print_exc()
+        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        (run_dir / FAILURE_FILE).write_text(f"The model could not be loaded: {message}"[:1024])
+        return 1
+    import uvicorn
+
+    listener = socket.socket(fileno=fd)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http="httptools",
+        # The platform keeps connections open to forward requests; don't drop them after 5 idle seconds.
+        timeout_keep_alive=600,
+    )
+    uvicorn.Server(config).run(sockets=[listener])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,78 @@
+"""Fetch model artifacts from the object store and unpack them safely into a local folder.
+
+Archives come from users, so extraction refuses absolute paths, ``..``, links that leave
+the folder and device files (tarfile's ``data`` filter). An unpacked model is kept under a
+name derived from its URI and ETag, so instances and endpoints sharing a model share one
+copy, and a changed object is fetched again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from opensage.errors import NoSuchBucket, NoSuchKey, ValidationError
+from opensage.naming import parse_s3_uri
+from opensage.objects.base import ObjectStore
+
+
+class ArtifactError(ValidationError):
+    """The model data cannot be fetched or unpacked; the message says which and why."""
+
+
+def _folder_for(cache: Path, uri: str, etag: str) -> Path:
+    digest = hashlib.sha256(f"{uri}\n{etag}".encode()).hexdigest()[:24]
+    return cache / digest
+
+
+def unpack_archive(archive: Path, destination: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ArtifactError(f"The model archive is not a valid tar.gz file: {exc}") from exc
+
+
+def fetch_model(store: ObjectStore, uri: str, cache: Path, compressed: bool = True) -> Path:
+    """The local folder holding the model at ``uri`` (a model.tar.gz, or a prefix when not compressed)."""
+    location = parse_s3_uri(uri, "ModelDataUrl")
+    try:
+        if compressed:
+            etag = store.head_object(location.bucket, location.key).etag
+        else:
+            etag = ",".join(info.etag for info in store.iter_objects(location.bucket, location.key))
+    except (NoSuchBucket, NoSuchKey) as exc:
+        raise ArtifactError(f"The model data {uri} does not exist") from exc
+    folder = _folder_for(cache, uri, etag)
+    if folder.is_dir():
+        return folder
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".fetching-", dir=cache))
+    try:
+        if compressed:
+            archive = staging / "model.tar.gz"
+            store.download_file(location.bucket, location.key, archive)
+            unpacked = staging / "model"
+            unpacked.mkdir()
+            unpack_archive(archive, unpacked)
+        else:
+            unpacked = staging / "model"
+            prefix = location.key
+            for info in store.iter_objects(location.bucket, prefix):
+                relative = info.key[len(prefix) :].lstrip("/")
+                if relative and not relative.endswith("/") and ".." not in Path(relative).parts:
+                    store.download_file(location.bucket, info.key, unpacked / relative)
+            unpacked.mkdir(exist_ok=True)
+        try:
+            os.replace(unpacked, folder)
+        except OSError:
+            # Another process unpacked the same model first; theirs is as good as ours.
+            if not folder.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
