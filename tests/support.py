@@ -118,3 +118,57 @@ def wait_terminal(sagemaker: Any, name: str, max_seconds: float = 120) -> dict[s
             return described
         time.sleep(0.1)
     raise AssertionError(f"{name} did not end within {max_seconds} s")
+
+
+def model_archive(booster: Any) -> bytes:
+    """A model.tar.gz as built-in XGBoost training writes it: one ``xgboost-model`` (UBJSON) file."""
+    import io
+    import tarfile
+
+    raw = bytes(booster.save_raw("ubj"))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    return buffer.getvalue()
+
+
+def train_booster(rows: Any, rounds: int = 10, **params: Any) -> Any:
+    """An xgboost Booster on label-first rows, trained in-process."""
+    import xgboost
+
+    settings = {"objective": "binary:logistic", "max_depth": 3, "seed": 1, **params}
+    return xgboost.train(settings, xgboost.DMatrix(rows[:, 1:], label=rows[:, 0]), num_boost_round=rounds)
+
+
+def features_csv(rows: Any) -> bytes:
+    """Feature rows (no label) as an inference request body."""
+    return "".join(",".join(repr(float(v)) for v in row) + "\n" for row in rows).encode()
+
+
+def create_model(sagemaker: Any, name: str, model_data_url: str, **container: Any) -> None:
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": model_data_url, **container},
+    )
+
+
+def deploy(sagemaker: Any, endpoint: str, variants: list[dict[str, Any]], **config: Any) -> None:
+    """CreateEndpointConfig (named after the endpoint) + CreateEndpoint, then wait until InService."""
+    sagemaker.create_endpoint_config(EndpointConfigName=endpoint, ProductionVariants=variants, **config)
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+
+
+def variant(name: str, model: str, count: int = 1, weight: float = 1.0) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "ModelName": model,
+        "InitialInstanceCount": count,
+        "InstanceType": "ml.m5.large",
+        "InitialVariantWeight": weight,
+    }

@@ -7,6 +7,7 @@ event-loop thread — one process is one instance, and a model server does one t
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -60,6 +61,10 @@ class ModelServerApp:
             await _answer(send, 200, b"", b"text/plain", [])
         elif path == "/invocations" and method == "POST":
             await self._invoke(scope, receive, send)
+        elif path == "/models" and method == "GET" and self._models is not None:
+            # The multi-model container contract's ListModels: what is loaded, least recent first.
+            listed = json.dumps({"models": [{"modelName": name} for name in self._models.loaded()]})
+            await _answer(send, 200, listed.encode(), b"application/json", [])
         else:
             await _answer(
                 send,
