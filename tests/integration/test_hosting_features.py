@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost
-from botocore.config import Config
 from tests.support import (
     ROLE_ARN,
     XGBOOST_IMAGE,
@@ -46,10 +45,12 @@ def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS
 
 @pytest.fixture(scope="module")
 def clients(small_server: EmbeddedServer) -> dict[str, Any]:
-    return {
+    made = {
         name: make_client(name, small_server.endpoint_url)
         for name in ("s3", "sagemaker", "sagemaker-runtime")
     }
+    made["s3"].create_bucket(Bucket=BUCKET)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,6 @@ def data() -> tuple[Any, Any]:
 @pytest.fixture(scope="module")
 def base_model(clients: dict[str, Any], data: tuple[Any, Any]) -> Any:
     s3, sagemaker = clients["s3"], clients["sagemaker"]
-    s3.create_bucket(Bucket=BUCKET)
     booster = train_booster(data[0], rounds=6)
     s3.put_object(Bucket=BUCKET, Key="single/model.tar.gz", Body=model_archive(booster))
     create_model(sagemaker, "base", f"s3://{BUCKET}/single/model.tar.gz")
@@ -154,8 +154,7 @@ def test_serverless_scales_to_zero_and_starts_cold(
         == 2
     )
 
-    no_retry = make_client("sagemaker-runtime", small_server.endpoint_url)
-    no_retry.meta.config = no_retry.meta.config.merge(Config(retries={"max_attempts": 1, "mode": "standard"}))
+    no_retry = make_client("sagemaker-runtime", small_server.endpoint_url, max_attempts=1)
     big = features_csv(np.repeat(data[1][:, 1:], 40, axis=0))
 
     def call() -> str:
