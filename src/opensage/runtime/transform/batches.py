@@ -12,10 +12,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from opensage.runtime.transform.records import (
     READ_BLOCK,
+    Readable,
     Record,
     SplitType,
     frame,
@@ -93,7 +93,7 @@ def _batch(held: list[Record], pieces: list[bytes]) -> Batch:
     return Batch(b"".join(pieces), held[0].number, len(held), tuple(held), tuple(pieces))
 
 
-def line_slices(stream: BinaryIO, limit: int, source: str) -> Iterator[Batch]:
+def line_slices(stream: Readable, limit: int, source: str) -> Iterator[Batch]:
     """MultiRecord batches of Line-split input, cut at newlines, each at most ``limit`` bytes (0: no limit)."""
     buffer = b""
     next_line = 1

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import BinaryIO
+from typing import Protocol
 
 from opensage.errors import AlgorithmClientError
 
@@ -26,6 +26,12 @@ _RECORDIO_MAGIC = 0xCED7230A
 _LENGTH_MASK = (1 << 29) - 1
 # dmlc RecordIO's cflag: 0 a whole record, 1 its first part, 2 a middle part, 3 its last part.
 _WHOLE, _FIRST, _MIDDLE, _LAST = 0, 1, 2, 3
+
+
+class Readable(Protocol):
+    """What records are read from: an object store stream, a gzip stream, a BytesIO."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class SplitType(StrEnum):
@@ -64,7 +70,7 @@ def too_large(source: str, where: str, size: int, limit: int) -> AlgorithmClient
     )
 
 
-def iter_records(stream: BinaryIO, split: SplitType, limit: int, source: str) -> Iterator[Record]:
+def iter_records(stream: Readable, split: SplitType, limit: int, source: str) -> Iterator[Record]:
     """The records of ``stream`` in order; ``limit`` bytes per record at most (0: no limit)."""
     if split == SplitType.LINE:
         return iter_lines(stream, limit, source)
@@ -73,7 +79,7 @@ def iter_records(stream: BinaryIO, split: SplitType, limit: int, source: str) ->
     return iter_whole(stream, limit, source)
 
 
-def iter_whole(stream: BinaryIO, limit: int, source: str) -> Iterator[Record]:
+def iter_whole(stream: Readable, limit: int, source: str) -> Iterator[Record]:
     wanted = -1 if limit <= 0 else limit + 1
     data = stream.read(wanted)
     if limit > 0 and len(data) > limit:
@@ -82,7 +88,7 @@ def iter_whole(stream: BinaryIO, limit: int, source: str) -> Iterator[Record]:
         yield Record(data, 1)
 
 
-def iter_lines(stream: BinaryIO, limit: int, source: str) -> Iterator[Record]:
+def iter_lines(stream: Readable, limit: int, source: str) -> Iterator[Record]:
     number = 0
     pending = b""
     while True:
@@ -110,7 +116,7 @@ def _line_record(line: bytes, number: int, limit: int, source: str) -> Iterator[
     yield Record(line, number)
 
 
-def iter_recordio(stream: BinaryIO, limit: int, source: str) -> Iterator[Record]:
+def iter_recordio(stream: Readable, limit: int, source: str) -> Iterator[Record]:
     """Whole RecordIO records with their framing; a multi-part record (cflag 1, 2.., 3) is one record."""
     number = 0
     offset = 0

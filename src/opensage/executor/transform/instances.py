@@ -1,0 +1,97 @@
+"""A transform job's instances: one model server each, with its output copied into the job's logs.
+
+Log streams follow SageMaker's names in ``/aws/sagemaker/TransformJobs``: the model
+server's output in ``<job>/<instance id>-<epoch>`` and the job's own progress lines in
+``<job>/<instance id>-<epoch>/data-log``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from opensage.executor.model_servers import LOG_FILE, ModelServerProcess, start_model_server
+from opensage.executor.transform.spec import TransformRun
+from opensage.logstore.base import LogStore, LogWriter
+from opensage.runtime.serving.spec import ContainerSpec, ServeSpec, write_spec
+
+_POLL_SECONDS = 0.2
+
+
+def instance_ids(run: TransformRun) -> list[str]:
+    """EC2-style instance ids, stable for a job: ``i-`` and 17 hex digits."""
+    return [
+        "i-" + hashlib.sha256(f"{run.arn}/{index}".encode()).hexdigest()[:17]
+        for index in range(run.instance_count)
+    ]
+
+
+class LogPump:
+    """Copies a model server's log file into a log stream, line by line, as it grows."""
+
+    def __init__(self, path: Path, writer: LogWriter) -> None:
+        self._path = path
+        self._writer = writer
+        self._offset = 0
+        self._partial = b""
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"log-{path.parent.name}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(5.0)
+        self._drain(final=True)
+        self._writer.close()
+
+    def _run(self) -> None:
+        while not self._done.wait(_POLL_SECONDS):
+            self._drain(final=False)
+
+    def _drain(self, final: bool) -> None:
+        try:
+            with self._path.open("rb") as log:
+                log.seek(self._offset)
+                data = log.read()
+        except FileNotFoundError:
+            return
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = b"" if final else lines.pop()
+        for line in lines:
+            text = line.decode("utf-8", errors="replace").rstrip("\r")
+            if text.strip():
+                self._writer.write(text)
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    server: ModelServerProcess
+    pump: LogPump
+    data_log: LogWriter
+
+    def say(self, message: str) -> None:
+        self.data_log.write(message)
+
+    def stop(self, grace: float) -> None:
+        self.server.stop(grace)
+        self.pump.close()
+        self.data_log.close()
+
+
+def start_instance(run: TransformRun, instance_id: str, model_dirs: list[Path], logs: LogStore) -> Instance:
+    """Start the instance's model server (returns at once; ``server.wait_ready`` waits for it)."""
+    run_dir = Path(run.job_dir) / instance_id
+    containers = [
+        ContainerSpec(container.algorithm, str(folder), container.environment, container.hostname)
+        for container, folder in zip(run.containers, model_dirs, strict=True)
+    ]
+    write_spec(run_dir, ServeSpec(f"{run.name}/{instance_id}", containers))
+    stream = f"{run.name}/{instance_id}-{run.created_epoch}"
+    data_log = logs.open_writer(run.log_group, f"{stream}/data-log")
+    server = start_model_server(run_dir)
+    pump = LogPump(run_dir / LOG_FILE, logs.open_writer(run.log_group, stream))
+    return Instance(instance_id, server, pump, data_log)
