@@ -28,6 +28,7 @@ from opensage.services.hosting.models import AsyncSpec, EndpointStatus
 from opensage.services.logs import LogsService
 from opensage.services.tags import TagService
 from opensage.services.training.service import TrainingService
+from opensage.services.transform.service import TransformService
 from opensage.settings import Settings
 from opensage.store import open_repository
 
@@ -70,6 +71,7 @@ class Platform:
         self.fleet = Fleet(settings, self.objects)
         self.capture = CaptureWriter(self.objects)
         self.models = ModelService(settings, self.repository, self.objects, utcnow)
+        self.transform = TransformService(settings, self.repository, self.executor, self.models)
         self.endpoint_configs = EndpointConfigService(settings, self.repository, self.models, utcnow)
         self.endpoints = EndpointService(
             settings, self.repository, self.models, self.endpoint_configs, self.fleet, utcnow
@@ -95,6 +97,7 @@ class Platform:
     def start(self) -> None:
         """Catch up with jobs that ran or ended while no server was running, then keep watching."""
         self.training.reconcile()
+        self.transform.recover()
         self.endpoints.recover()
         self._stopping.clear()
         self._reconciler = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
@@ -108,6 +111,7 @@ class Platform:
             self._reconciler.join()
             self._reconciler = None
         self.training.shutdown(grace + 5.0)
+        self.transform.shutdown(grace + 5.0)
         self.endpoints.shutdown()
         self.capture.close()
         self.executor.close()
@@ -120,6 +124,7 @@ class Platform:
         while not self._stopping.wait(self.settings.job_poll_interval):
             try:
                 self.training.reconcile()
+                self.transform.reconcile()
                 if time.monotonic() >= next_supervision:
                     self.endpoints.supervise()
                     next_supervision = time.monotonic() + _SUPERVISION_SECONDS
