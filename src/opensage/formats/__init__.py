@@ -9,4 +9,10 @@ algorithm can fail a job with a message a user can act on:
 - ``libsvm``: ``label[:weight] [qid:q] index:value ...`` with zero-based indices.
 - ``parquet``: numeric Parquet columns, nulls read as NaN.
 - ``recordio``: RecordIO framing and the ``aialgs.data.Record`` protobuf (read and write).
+
+For hosting, request bodies are parsed in memory into float32 matrices (dense, or CSR where
+the format is sparse), raising ``errors.PayloadError`` that a model server answers with 400:
+``csv_payload``, ``libsvm_payload``, ``json_payload`` (JSON and JSON Lines instances),
+``recordio_payload``. ``responses`` writes predictions as JSON, JSON Lines, CSV and
+RecordIO-protobuf; ``negotiation`` reads Content-Type and picks a response type from Accept.
 """

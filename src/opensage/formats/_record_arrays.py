@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from opensage.errors import AlgorithmClientError
@@ -14,14 +15,18 @@ if TYPE_CHECKING:
     from opensage.formats.record_pb2 import Record, Value
 
 _TENSOR_FIELDS = ("float32_tensor", "float64_tensor", "int32_tensor")
+# Columns beyond int32 indices are no real data set (scipy and XGBoost index columns with int32).
+MAX_WIDTH = 2**31 - 1
 
 
 class RowCollector:
     """Rows added one Record at a time; ``features()`` and ``labels()`` assemble them."""
 
-    def __init__(self, source: str, dtype: npt.DTypeLike) -> None:
+    def __init__(self, source: str, dtype: npt.DTypeLike, *, read_labels: bool = True) -> None:
         self._source = source
         self._dtype = dtype
+        # Inference requests may carry labels (a training file sent as is): they are ignored.
+        self._read_labels = read_labels
         self._values: list[np.ndarray] = []
         # Column indices of each sparse row; None for a dense row.
         self._keys: list[np.ndarray | None] = []
@@ -36,7 +41,7 @@ class RowCollector:
         self._values.append(values)
         self._keys.append(keys)
         self._widths.append(width)
-        has_label = "values" in record.label
+        has_label = self._read_labels and "values" in record.label
         if index and has_label != bool(self._labels):
             raise self._error(index, "has a label where record 0 has none, or none where record 0 has one")
         if has_label:
@@ -78,7 +83,9 @@ class RowCollector:
         if not tensor.shape:
             raise self._error(index, "has sparse features (keys) but no shape")
         keys = np.asarray(tensor.keys, dtype=np.uint64)
-        width = int(np.prod(np.asarray(tensor.shape, dtype=np.uint64)))
+        width = math.prod(tensor.shape)
+        if width > MAX_WIDTH:
+            raise self._error(index, f"has a shape {list(tensor.shape)} wider than {MAX_WIDTH} columns")
         if keys.size != values.size:
             raise self._error(index, f"has {keys.size} keys for {values.size} values")
         if int(keys.max()) >= width:

@@ -20,7 +20,7 @@ from opensage.formats.csv import detect_delimiter
 from opensage.formats.errors import PayloadError, excerpt
 
 # Bodies at least this large are read with pyarrow: below it Python is faster.
-ARROW_MIN_BYTES = 32 << 10
+ARROW_MIN_BYTES = 48 << 10
 CSV_HINT = "CSV rows must hold numbers only (features, no label column) and no header"
 _BOM = "\ufeff"
 
@@ -29,7 +29,8 @@ def parse_csv_payload(body: bytes, *, delimiter: str | None = None) -> np.ndarra
     """Every non-empty line of ``body`` as one row of a (rows, columns) float32 array.
 
     The delimiter (``,`` tab ``;`` ``|`` or space) is detected from the first line unless
-    given; empty cells are missing values (NaN); lines end with ``\\n``, ``\\r\\n`` or ``\\r``.
+    given; empty cells are missing values (NaN); numbers may be quoted and surrounded by
+    spaces; lines end with ``\\n``, ``\\r\\n`` or ``\\r``.
     A body without data gives a (0, 0) array. Raises ``PayloadError`` naming the line (and
     column) of a non-numeric cell or of a row whose width differs from the first row's.
     """
@@ -64,7 +65,8 @@ def _parse_with_python(text: str, delimiter: str | None) -> np.ndarray:
     width = first.count(sep) + 1
     # float() takes "1_000" and non-ASCII digits; pyarrow (and training) do not.
     plain = text.isascii() and "_" not in text
-    rows: list[list[float]] = []
+    values: list[float] = []
+    n_rows = 0
     for number, line in enumerate(lines, start=1):
         if not line:
             continue
@@ -74,14 +76,17 @@ def _parse_with_python(text: str, delimiter: str | None) -> np.ndarray:
                 f"CSV line {number} has {len(cells)} columns where the first row has {width}; "
                 "every row must have the same number of columns"
             )
+        start = len(values)
         try:
             if not plain:
                 raise ValueError
-            rows.append(list(map(float, cells)))
+            values.extend(map(float, cells))
         except ValueError:
-            rows.append(_cell_values(cells, number))
+            del values[start:]  # what extend() took before the bad cell
+            values.extend(_cell_values(cells, number))
+        n_rows += 1
     with np.errstate(over="ignore"):  # beyond float32's range is infinity, as in training
-        return np.array(rows, dtype=np.float32)
+        return np.array(values, dtype=np.float32).reshape(n_rows, width)
 
 
 def _cell_values(cells: list[str], line_number: int) -> list[float]:
@@ -89,6 +94,8 @@ def _cell_values(cells: list[str], line_number: int) -> list[float]:
     values = []
     for column, cell in enumerate(cells, start=1):
         text = cell.strip()
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            text = text[1:-1]  # a quoted number, as training reads them
         if not text:
             values.append(float("nan"))
             continue
@@ -145,6 +152,7 @@ def _read_table(data: bytes, sep: str, width: int) -> Any:
     return pa_csv.read_csv(
         pa.py_buffer(data),
         read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+        # No quoting: a quoted cell fails here and Python reads it, so both paths split lines alike.
         parse_options=pa_csv.ParseOptions(delimiter=sep, quote_char=False),
         convert_options=pa_csv.ConvertOptions(
             null_values=[""],
