@@ -33,6 +33,26 @@ What differs:
 - ``survival:aft`` reads the single label as an uncensored time (lower = upper bound).
 - In distributed training ``tree_method=exact`` trains with ``hist`` (XGBoost cannot
   distribute it), and a host without data joins with an empty shard rather than leaving.
+
+Hosting (``load_predictor``, ``serving``) answers ``/invocations`` as the 1.7-1 container:
+
+- Model files: ``xgboost-model`` (UBJSON, JSON, legacy binary or a pickled Booster) and the
+  ``xgboost-model-<fold>`` files of k-fold, ensembled (mean, or a vote for multi:softmax and
+  binary:hinge) unless SAGEMAKER_INFERENCE_ENSEMBLE=false; early-stopped models predict with
+  their best iteration.
+- Requests: ``text/csv`` (the default), ``text/libsvm``, ``text/x-libsvm``,
+  ``application/x-recordio-protobuf``; responses: ``text/csv`` (the default, or
+  SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT), ``application/json``, ``application/jsonlines``,
+  ``application/x-recordio-protobuf``; 415 and 406 otherwise, 400 for bad data or a row
+  width other than the model's. SAGEMAKER_INFERENCE_OUTPUT selects per-objective keys.
+
+Where hosting differs: ``application/json`` and ``application/jsonlines`` requests are read
+too (SageMaker's documented instance shapes); an unknown SAGEMAKER_INFERENCE_OUTPUT key or
+default Accept fails the model's load instead of answering NaN or failing each request;
+multi:softmax's raw scores are its class margins; raw predictions in CSV follow the savetxt
+layout (one value per line) rather than the container's single comma-joined line; a pickled
+model may hold nothing but a Booster; an empty body gets an empty 200 answer (the container
+answers 204).
 """
 
 from opensage.algorithms.xgboost.algorithm import XGBoostAlgorithm

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from opensage.algorithms.base import BuiltinAlgorithm, MetricDefinition, TrainingEnvironment
+from opensage.algorithms.base import (
+    BuiltinAlgorithm,
+    MetricDefinition,
+    Predictor,
+    ServingAlgorithm,
+    TrainingEnvironment,
+)
 from opensage.algorithms.hyperparameters import TUNING_OBJECTIVE_METRIC
 from opensage.algorithms.xgboost.hyperparameters import hyperparameter_spec
 from opensage.algorithms.xgboost.metrics import metric_definitions, parse_tuning_objective
@@ -16,8 +24,8 @@ CHANNELS = ("train", "validation")
 DEFAULT_CLUSTER_TIMEOUT_S = 600.0
 
 
-class XGBoostAlgorithm(BuiltinAlgorithm):
-    """Gradient-boosted trees with xgboost, as SageMaker's XGBoost algorithm trains them."""
+class XGBoostAlgorithm(BuiltinAlgorithm, ServingAlgorithm):
+    """Gradient-boosted trees with xgboost, as SageMaker's XGBoost algorithm trains and serves them."""
 
     name = "xgboost"
     repositories = ("sagemaker-xgboost", "xgboost")
@@ -49,6 +57,12 @@ class XGBoostAlgorithm(BuiltinAlgorithm):
         from opensage.algorithms.xgboost.training import run_job
 
         run_job(env, values, hyperparameter_spec().given(env.hyperparameters), self.cluster_timeout_s)
+
+    def load_predictor(self, model_dir: Path, environment: Mapping[str, str]) -> Predictor:
+        # Imported here: it loads numpy and xgboost, which the control plane must not.
+        from opensage.algorithms.xgboost.serving import load_predictor
+
+        return load_predictor(model_dir, environment)
 
 
 def _check_channels(env: TrainingEnvironment) -> None:
