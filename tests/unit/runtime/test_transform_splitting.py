@@ -22,8 +22,8 @@ def records(data: bytes, split: SplitType, limit: int = 0) -> list[Record]:
     return list(iter_records(io.BytesIO(data), split, limit, "s3://b/in/data.csv"))
 
 
-def test_lines_are_numbered_in_the_file_and_blank_lines_are_not_records() -> None:
-    found = records(b"1,2\n\n3,4\r\n  \n5,6", SplitType.LINE)
+def test_lines_are_numbered_in_the_file_and_empty_lines_are_not_records() -> None:
+    found = records(b"1,2\n\n3,4\r\n\r\n5,6", SplitType.LINE)
     assert found == [Record(b"1,2", 1), Record(b"3,4", 3), Record(b"5,6", 5)]
 
 
@@ -106,11 +106,11 @@ def test_line_slices_cut_at_newlines_within_the_limit_and_keep_every_byte() -> N
     assert [b.first for b in batches][:2] == [1, 1 + batches[0].count]
 
 
-def test_line_slices_match_the_record_path_around_blank_lines() -> None:
-    data = b"1\n\n2\n3\n\n\n4\n5"
+def test_line_slices_match_the_record_path_around_empty_lines() -> None:
+    data = b"\n1\n\n2\n3\n\r\n\n4\n5"
     sliced = list(line_slices(io.BytesIO(data), 6, "f"))
     numbers = [n for b in sliced for n, _ in b.numbered_pieces()]
-    assert numbers == [1, 3, 4, 7, 8]
+    assert numbers == [2, 4, 5, 8, 9]
     assert b"".join(b.payload for b in sliced) == b"1\n2\n3\n4\n5"
 
 

@@ -1,7 +1,7 @@
 """Split an input object into records, as a transform job's SplitType says: None, Line or RecordIO.
 
 A record is what one model request holds at least: the whole object (None), one line
-(Line; blank lines are not records, as the model servers skip them too) or one RecordIO
+(Line; empty lines are not records, as the model servers skip them too) or one RecordIO
 record with its framing (RecordIO), so that records concatenate into a valid request
 body. Each carries its number in the object — the line number, or the record's position
 from 1 — so that a failure can name it. A record longer than the payload limit is refused
@@ -109,7 +109,7 @@ def iter_lines(stream: Readable, limit: int, source: str) -> Iterator[Record]:
 def _line_record(line: bytes, number: int, limit: int, source: str) -> Iterator[Record]:
     if line.endswith(b"\r"):
         line = line[:-1]
-    if not line.strip():
+    if not line:
         return
     if limit > 0 and len(line) > limit:
         raise too_large(source, position(SplitType.LINE, number), len(line), limit)
