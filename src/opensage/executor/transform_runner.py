@@ -93,9 +93,12 @@ class TransformJobRunner:
             reason = f"InternalServerError: {type(error).__name__}: {error}"[:FAILURE_REASON_LIMIT]
             outcome, message = Outcome("Failed", "Failed", failure_reason=reason), "Transform job failed"
         self._say(f"{message}{': ' + outcome.failure_reason if outcome.failure_reason else ''}")
+        # Every output is written or dropped by now: report the outcome while the servers wind down.
         for instance in self.instances:
-            instance.stop(_SERVER_GRACE_SECONDS)
+            instance.terminate()
         self._finish(outcome, message)
+        for instance in self.instances:
+            instance.close(_SERVER_GRACE_SECONDS)
 
     def _transform(self) -> None:
         run = self.run

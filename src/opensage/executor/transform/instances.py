@@ -76,7 +76,12 @@ class Instance:
     def say(self, message: str) -> None:
         self.data_log.write(message)
 
-    def stop(self, grace: float) -> None:
+    def terminate(self) -> None:
+        """Ask the model server to exit; ``close`` waits for it."""
+        if self.server.alive():
+            self.server.process.terminate()
+
+    def close(self, grace: float) -> None:
         self.server.stop(grace)
         self.pump.close()
         self.data_log.close()
