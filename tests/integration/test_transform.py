@@ -314,6 +314,23 @@ def test_missing_and_empty_input_fail_clearly(s3_client: Any, sagemaker_client: 
     assert "holds no records" in empty["FailureReason"]
 
 
+def test_gzip_that_is_not_gzip_fails_naming_the_object(
+    s3_client: Any, sagemaker_client: Any, booster: Any
+) -> None:
+    s3_client.put_object(Bucket=BUCKET, Key="notgz/in/data.csv.gz", Body=b"1,2,3\n")
+    body = request(
+        "tx-notgz",
+        f"s3://{BUCKET}/notgz/in/",
+        TransformInput={"CompressionType": "Gzip"},
+        ModelClientConfig={"InvocationsTimeoutInSeconds": 30},
+    )
+    described = run_to_failure(sagemaker_client, body)
+    assert described["FailureReason"].startswith(
+        f"ClientError: s3://{BUCKET}/notgz/in/data.csv.gz is not valid gzip"
+    )
+    assert described["ModelClientConfig"] == {"InvocationsTimeoutInSeconds": 30, "InvocationsMaxRetries": 3}
+
+
 def test_a_record_over_max_payload_fails_naming_it(
     s3_client: Any, sagemaker_client: Any, booster: Any
 ) -> None:

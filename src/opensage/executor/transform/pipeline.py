@@ -73,14 +73,15 @@ class InstancePipeline:
         store: ObjectStore,
         client: ModelClient,
         processing: DataProcessing,
-        stopping: threading.Event,
+        halt: threading.Event,
         say: Callable[[str], None],
     ) -> None:
         self._run = run
         self._store = store
         self._client = client
         self._processing = processing
-        self._stopping = stopping
+        # Set when the job stops or another instance fails: stop sending.
+        self._halt = halt
         self._say = say
         self._split = SplitType(run.split_type)
         self._by_line = run.assemble_with == "Line"
@@ -94,7 +95,7 @@ class InstancePipeline:
             for item in items:
                 output = self._open_output(item)
                 for batch in self._batches(item):
-                    if self._stopping.is_set():
+                    if self._halt.is_set():
                         raise TransformStopped
                     window.append(_Sent(output, batch, pool.submit(self._client.invoke, batch.payload)))
                     while sum(isinstance(entry, _Sent) for entry in window) > self._run.max_concurrent:
@@ -186,7 +187,7 @@ class InstancePipeline:
 
     def _result(self, future: Future[ModelResponse], output: OutputObject, batch: Batch) -> ModelResponse:
         while not wait_for([future], timeout=_STOP_POLL_SECONDS).done:
-            if self._stopping.is_set():
+            if self._halt.is_set():
                 raise TransformStopped
         try:
             return future.result()
