@@ -206,7 +206,12 @@ def mlflow_target(folder: Path, rows: Any, port: int) -> Iterator[Target]:
         "-w",
         "1",
     ]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": (folder / "mlruns").as_uri()}
+    # MLflow starts its server as `bash -c "exec uvicorn ..."`, so uvicorn must be on PATH.
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": (folder / "mlruns").as_uri(),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     with running(command, port, "/ping", env):
         body = json.dumps({"inputs": rows[:1, 1:].astype(float).tolist()}).encode()
         yield Target("mlflow models serve", port, "/invocations", body, "application/json")
