@@ -27,7 +27,7 @@ MAX_COLUMNS = 2**31 - 1
 JSON_HINT = (
     'send {"instances": [{"features": [...]}, ...]}, {"instances": [[...], ...]} or {"features": [...]}'
 )
-_NUMBER_TYPES = (int, float)
+_NUMBER_TYPES = frozenset({int, float})
 
 
 class _Row:
@@ -112,8 +112,8 @@ def _is_index_list(value: Any) -> TypeGuard[list[int]]:
 def _numbers(values: Any, where: str, what: str) -> list[float]:
     if not isinstance(values, list):
         raise PayloadError(f"JSON {where}: {what} must be an array of numbers; {JSON_HINT}")
-    # type(), not isinstance(): true and false are not numbers here.
-    if all(type(value) in _NUMBER_TYPES for value in values):
+    # Exact types, not isinstance(): true and false are not numbers here.
+    if _NUMBER_TYPES.issuperset(map(type, values)):
         return values
     cleaned = []
     for position, value in enumerate(values):
