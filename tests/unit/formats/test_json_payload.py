@@ -58,7 +58,7 @@ def test_sparse_instances_give_a_csr_matrix() -> None:
     )
     matrix = parse_json_payload(body)
     assert sparse.issparse(matrix) and matrix.dtype == np.float32
-    assert matrix.toarray().tolist() == [[1, 0, 0, 4, 0], [7, 8, 0, 0, 0]]
+    assert sparse.csr_matrix(matrix).toarray().tolist() == [[1, 0, 0, 4, 0], [7, 8, 0, 0, 0]]
 
 
 def test_no_instances_give_no_rows() -> None:

@@ -34,7 +34,9 @@ def test_records_hold_python_values_in_field_order() -> None:
 def test_json_wraps_records_in_predictions() -> None:
     body = encode_json([OutputField("score", SCORES)])
     assert body == b'{"predictions": [{"score": 0.25}, {"score": 0.8999999761581421}]}'
-    assert np.array_equal(np.float32([item["score"] for item in json.loads(body)["predictions"]]), SCORES)
+    assert np.array_equal(
+        np.array([item["score"] for item in json.loads(body)["predictions"]], dtype=np.float32), SCORES
+    )
 
 
 def test_json_lines_write_one_object_per_line() -> None:

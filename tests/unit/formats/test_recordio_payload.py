@@ -32,7 +32,7 @@ def records_body(*records: Record) -> bytes:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 def test_dense_records_of_any_tensor_type(dtype: type) -> None:
-    matrix = np.arange(6).reshape(2, 3).astype(dtype)
+    matrix: np.ndarray = np.arange(6).reshape(2, 3).astype(dtype)
     parsed = parse_recordio_protobuf_payload(dense_body(matrix))
     assert isinstance(parsed, np.ndarray) and parsed.dtype == np.float32
     assert np.array_equal(parsed, matrix.astype(np.float32))
@@ -54,7 +54,7 @@ def test_sparse_records_give_a_csr_matrix() -> None:
     write_sparse(stream, matrix)
     parsed = parse_recordio_protobuf_payload(stream.getvalue())
     assert sparse.issparse(parsed) and parsed.dtype == np.float32
-    assert np.array_equal(parsed.toarray(), matrix.toarray())
+    assert np.array_equal(sparse.csr_matrix(parsed).toarray(), matrix.toarray())
 
 
 def test_an_empty_body_has_no_rows() -> None:
