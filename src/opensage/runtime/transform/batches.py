@@ -133,8 +133,4 @@ def _slice_batch(chunk: bytes, first: int, source: str) -> tuple[Batch | None, i
 
 def _has_empty_line(chunk: bytes) -> bool:
     # Looking for a lone byte is far faster than for a pair: most files have no \r to look behind.
-    return (
-        chunk.startswith((b"\n", b"\r\n"))
-        or b"\n\n" in chunk
-        or (b"\r" in chunk and b"\n\r\n" in chunk)
-    )
+    return chunk.startswith((b"\n", b"\r\n")) or b"\n\n" in chunk or (b"\r" in chunk and b"\n\r\n" in chunk)
