@@ -126,7 +126,10 @@ def opensage_target(folder: Path, rows: Any, port: int) -> Iterator[Target]:
         "--log-level",
         "warning",
     ]
-    with running(command, port, "/health"):
+    extra = dict(
+        item.split("=", 1) for item in os.environ.get("BENCH_OPENSAGE_ENV", "").split() if "=" in item
+    )
+    with running(command, port, "/health", {**os.environ, **extra}):
         url = f"http://127.0.0.1:{port}"
         s3, sagemaker = make_client("s3", url), make_client("sagemaker", url)
         s3.create_bucket(Bucket="bench")
@@ -274,20 +277,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--targets", nargs="+", default=["opensage", "floor", "mlflow"], help="a subset, to iterate"
+    )
+    parser.add_argument("--no-report", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
     try:
         rows, described = train_model(folder)
         results: dict[str, dict[int, Measurement]] = {}
-        for label, factory in (
-            ("opensage", opensage_target),
-            ("floor", floor_target),
-            ("mlflow", mlflow_target),
-        ):
-            with factory(folder, rows, free_port()) as target:
+        factories = {"opensage": opensage_target, "floor": floor_target, "mlflow": mlflow_target}
+        for label in args.targets:
+            with factories[label](folder, rows, free_port()) as target:
                 results[label] = {c: measure(target, c, args.requests) for c in args.concurrency}
-                print(label, {c: m for c, m in results[label].items()}, flush=True)
-        report(args, described, results)
+                for concurrency, m in results[label].items():
+                    print(
+                        f"{label:9} x{concurrency:<3} p50 {m.p50_ms:.3f} ms  p99 {m.p99_ms:.3f} ms  "
+                        f"{m.requests_per_second:.0f}/s  errors {m.errors}"
+                    )
+        if not args.no_report:
+            report(args, described, results)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -308,7 +317,7 @@ def report(args: argparse.Namespace, described: str, results: dict[str, dict[int
     ]
     for concurrency in args.concurrency:
         floor = results["floor"][concurrency].p50_ms
-        for label in ("opensage", "floor", "mlflow"):
+        for label in results:
             m = results[label][concurrency]
             lines.append(
                 f"| {concurrency} | {label} | {m.p50_ms:.3f} | {m.p99_ms:.3f} | {m.requests_per_second:.0f} | "

@@ -263,4 +263,4 @@ def test_a_crashed_model_server_is_replaced(
     )
     assert len(predictions(answer["Body"].read())) == 1
     replacement = server.platform.fleet.get("phoenix").variants["main"].instances[0]
-    assert replacement.process.port != instance.process.port
+    assert replacement.process.process.pid != instance.process.process.pid

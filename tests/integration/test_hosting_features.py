@@ -6,7 +6,6 @@ import base64
 import concurrent.futures
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,8 +72,9 @@ def scores(body: bytes) -> np.ndarray:
 
 def loaded_models(server: EmbeddedServer, endpoint: str) -> list[str]:
     instance = server.platform.fleet.get(endpoint).variants["main"].instances[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{instance.process.port}/models", timeout=5) as answer:
-        return [entry["modelName"] for entry in json.loads(answer.read())["models"]]
+    status, body = instance.process.get("/models")
+    assert status == 200
+    return [entry["modelName"] for entry in json.loads(body)["models"]]
 
 
 def test_multi_model_endpoint_loads_on_use_and_evicts_least_recent(

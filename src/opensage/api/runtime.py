@@ -8,6 +8,7 @@ carries OriginalStatusCode and OriginalMessage, as botocore reads them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -72,9 +73,12 @@ class RuntimeAdapter:
     def __init__(self, invocations: InvocationService, asynchronous: AsyncInvocationService) -> None:
         self._invocations = invocations
         self._asynchronous = asynchronous
+        # Request ids: unique per server run and cheap (uuid4 reads the system's random source each call).
+        self._run_id = uuid.uuid4().hex[:12]
+        self._sequence = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, route: tuple[str, str]) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = f"{self._run_id}-{next(self._sequence):08x}"
         endpoint, action = route
         headers = dict(scope["headers"])
         try:

@@ -9,6 +9,7 @@ parser uvicorn uses — parses the responses; requests are simple enough to writ
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,6 +93,13 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def expire(self) -> None:
+        """The answer took too long: give up on it and on this connection."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(TimeoutError("the model server did not answer in time"))
+        self.close()
+
     def _fail(self, error: Exception) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
@@ -107,11 +115,14 @@ def _request_bytes(method: str, path: str, headers: Sequence[Header], body: byte
 
 
 class ConnectionPool:
-    """Connections to one model server; use from one event loop."""
+    """Connections to one model server (a loopback port or a Unix socket); use from one event loop."""
 
-    def __init__(self, host: str, port: int, max_idle: int = 64) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, path: str | None = None, max_idle: int = 64
+    ) -> None:
         self.host = host
         self.port = port
+        self.path = path
         self._idle: list[_Connection] = []
         self._max_idle = max_idle
 
@@ -122,19 +133,28 @@ class ConnectionPool:
         reused = bool(self._idle)
         connection = await self._connection()
         try:
-            response = await asyncio.wait_for(connection.send(payload), timeout)
+            response = await self._exchange(connection, payload, timeout)
         except ForwardingError:
             connection.close()
             if not reused:
                 raise
             # A pooled connection the server had already closed: nothing was processed, retry once.
             connection = await self._new_connection()
-            response = await asyncio.wait_for(connection.send(payload), timeout)
+            response = await self._exchange(connection, payload, timeout)
         except (TimeoutError, asyncio.CancelledError):
             connection.close()
             raise
         self._release(connection)
         return response
+
+    @staticmethod
+    async def _exchange(connection: _Connection, payload: bytes, timeout: float) -> Response:
+        # A timer handle rather than asyncio.wait_for, which wraps every request in more machinery.
+        timer = asyncio.get_running_loop().call_later(timeout, connection.expire)
+        try:
+            return await connection.send(payload)
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         for connection in self._idle:
@@ -155,9 +175,22 @@ class ConnectionPool:
     async def _new_connection(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            _, connection = await loop.create_connection(_Connection, self.host, self.port)
+            if self.path is not None:
+                # Connected here and handed over: uvloop refuses abstract socket names as a path.
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                try:
+                    await loop.sock_connect(sock, self.path)
+                except OSError:
+                    sock.close()
+                    raise
+                _, connection = await loop.create_unix_connection(_Connection, sock=sock)
+            elif self.port is not None:
+                _, connection = await loop.create_connection(_Connection, self.host, self.port)
+            else:
+                raise ForwardingError("the connection pool has neither a port nor a socket path")
         except OSError as exc:
-            raise ForwardingError(f"cannot connect to the model server on port {self.port}: {exc}") from exc
+            raise ForwardingError(f"cannot connect to the model server: {exc}") from exc
         return connection
 
     def _release(self, connection: _Connection) -> None:

@@ -191,7 +191,7 @@ class TransformJobRunner:
     def _client(self, instance: Instance) -> ModelClient:
         server = instance.server
         return ModelClient(
-            server.port,
+            server.tcp_port,
             self.run.content_type,
             self.run.accept,
             self.run.invocation_timeout_seconds,

@@ -67,19 +67,9 @@ def main(argv: list[str]) -> int:
         message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         (run_dir / FAILURE_FILE).write_text(f"The model could not be loaded: {message}"[:1024])
         return 1
-    import uvicorn
+    from opensage.runtime.serving.http import serve
 
-    listener = socket.socket(fileno=fd)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        http="httptools",
-        # The platform keeps connections open to forward requests; don't drop them after 5 idle seconds.
-        timeout_keep_alive=600,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
+    serve(app, socket.socket(fileno=fd))
     return 0
 
 

@@ -1,16 +1,15 @@
-"""The model server's ASGI app: ``GET /ping`` and ``POST /invocations``, as SageMaker's serving contract.
+"""What the model server answers: ``GET /ping``, ``POST /invocations`` and, for multi-model, ``GET /models``.
 
-Written as a bare ASGI callable rather than on a framework: it sits on the hot path of
-every InvokeEndpoint, and routing two fixed paths needs no router. Predictions run on the
-event-loop thread — one process is one instance, and a model server does one thing.
+This is the SageMaker serving contract as a plain function of the request, free of any HTTP
+machinery, so the server in ``http.py`` stays a thin loop and the logic stays testable.
+Predictions run on the calling thread: one process is one instance, and does one thing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from dataclasses import dataclass, field
 
 from opensage.algorithms.base import Predictor
 from opensage.errors import InferenceError
@@ -18,31 +17,21 @@ from opensage.runtime.serving.multimodel import ModelCache, TargetModelNotFound
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 TARGET_MODEL_HEADER = b"x-amzn-sagemaker-target-model"
 # Tells the platform a 404 means "no such TargetModel", not an error inside the model.
 ERROR_KIND_HEADER = b"x-opensage-error"
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: bytes = b"text/plain"
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
-async def _answer(
-    send: Send, status: int, body: bytes, content_type: bytes, extra: list[tuple[bytes, bytes]]
-) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+_NOT_FOUND = Answer(404, b"Not found: the model server serves GET /ping and POST /invocations")
+_PONG = Answer(200, b"")
 
 
 class ModelServerApp:
@@ -50,33 +39,18 @@ class ModelServerApp:
         self._predictor = predictor
         self._models = models
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        path, method = scope["path"], scope["method"]
-        if path == "/ping" and method in ("GET", "HEAD"):
-            await _answer(send, 200, b"", b"text/plain", [])
-        elif path == "/invocations" and method == "POST":
-            await self._invoke(scope, receive, send)
-        elif path == "/models" and method == "GET" and self._models is not None:
+    def handle(self, method: bytes, path: bytes, headers: dict[bytes, bytes], body: bytes) -> Answer:
+        if path == b"/invocations" and method == b"POST":
+            return self._invoke(headers, body)
+        if path == b"/ping" and method in (b"GET", b"HEAD"):
+            return _PONG
+        if path == b"/models" and method == b"GET" and self._models is not None:
             # The multi-model container contract's ListModels: what is loaded, least recent first.
-            listed = json.dumps({"models": [{"modelName": name} for name in self._models.loaded()]})
-            await _answer(send, 200, listed.encode(), b"application/json", [])
-        else:
-            await _answer(
-                send,
-                404,
-                b"Not found: the model server serves GET /ping and POST /invocations",
-                b"text/plain",
-                [],
-            )
+            listed = {"models": [{"modelName": name} for name in self._models.loaded()]}
+            return Answer(200, json.dumps(listed).encode(), b"application/json")
+        return _NOT_FOUND
 
-    async def _invoke(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _body(receive)
-        headers = dict(scope["headers"])
+    def _invoke(self, headers: dict[bytes, bytes], body: bytes) -> Answer:
         content_type = headers.get(b"content-type")
         accept = headers.get(b"accept")
         try:
@@ -87,22 +61,13 @@ class ModelServerApp:
                 accept.decode("latin-1") if accept else None,
             )
         except TargetModelNotFound as error:
-            await _answer(
-                send,
-                404,
-                error.message.encode(),
-                b"text/plain",
-                [(ERROR_KIND_HEADER, b"TargetModelNotFound")],
-            )
-            return
+            return Answer(404, error.message.encode(), headers=[(ERROR_KIND_HEADER, b"TargetModelNotFound")])
         except InferenceError as error:
-            await _answer(send, error.status_code, error.message.encode(), b"text/plain", [])
-            return
+            return Answer(error.status_code, error.message.encode())
         except Exception as error:
             logger.exception("prediction failed")
-            await _answer(send, 500, f"{type(error).__name__}: {error}".encode(), b"text/plain", [])
-            return
-        await _answer(send, 200, prediction.body, prediction.content_type.encode("latin-1"), [])
+            return Answer(500, f"{type(error).__name__}: {error}".encode())
+        return Answer(200, prediction.body, prediction.content_type.encode("latin-1"))
 
     def _choose(self, target: bytes | None) -> Predictor:
         if self._models is not None:
@@ -112,13 +77,3 @@ class ModelServerApp:
         if self._predictor is None:
             raise InferenceError(500, "The model server has no model loaded")
         return self._predictor
-
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return

@@ -44,7 +44,7 @@ class Instance:
     def pool(self) -> ConnectionPool:
         # Created on first use, from the event loop that forwards requests.
         if self._pool is None:
-            self._pool = ConnectionPool("127.0.0.1", self.process.port)
+            self._pool = ConnectionPool(port=self.process.port, path=self.process.socket_path)
         return self._pool
 
     def stop(self) -> None:
@@ -203,7 +203,7 @@ class Fleet:
         run_dir = variant.next_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(variant.run_dir / "serve.json", run_dir / "serve.json")
-        process = start_model_server(run_dir)
+        process = start_model_server(run_dir, unix=True)
         problem = process.wait_ready(self._settings.model_server_start_timeout)
         if problem is not None:
             process.stop(grace=1.0)

@@ -143,6 +143,8 @@ class InvocationService:
                 )
             return variant
         variants = list(live.variants.values())
+        if len(variants) == 1 and variants[0].weight > 0:
+            return variants[0]
         weights = [max(variant.weight, 0.0) for variant in variants]
         if not any(weights):
             raise InvocationValidationError(
