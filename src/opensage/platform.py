@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from opensage.clock import utcnow
@@ -110,8 +111,14 @@ class Platform:
         if self._reconciler is not None:
             self._reconciler.join()
             self._reconciler = None
-        self.training.shutdown(grace + 5.0)
-        self.transform.shutdown(grace + 5.0)
+        # Every kind of job gets its stop signal at once, so the wait is one grace period, not one per kind.
+        with ThreadPoolExecutor(max_workers=2) as stopping:
+            waits = [
+                stopping.submit(self.training.shutdown, grace + 5.0),
+                stopping.submit(self.transform.shutdown, grace + 5.0),
+            ]
+            for wait in waits:
+                wait.result()
         self.endpoints.shutdown()
         self.capture.close()
         self.executor.close()

@@ -115,6 +115,6 @@ def test_listing_filters_sorts_and_pages(sagemaker_client: Any, train_uri: str) 
 
 def test_operations_not_built_yet_answer_clearly(sagemaker_client: Any) -> None:
     with pytest.raises(sagemaker_client.exceptions.ClientError) as raised:
-        sagemaker_client.list_models()
+        sagemaker_client.list_notebook_instances()
     assert raised.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "does not implement SageMaker.ListModels" in raised.value.response["Error"]["Message"]
+    assert "does not implement SageMaker.ListNotebookInstances" in raised.value.response["Error"]["Message"]

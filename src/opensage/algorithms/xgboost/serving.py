@@ -20,6 +20,7 @@ from opensage.algorithms.xgboost.ensemble import Ensemble
 from opensage.algorithms.xgboost.errors import clean_xgboost_message
 from opensage.algorithms.xgboost.model_files import ModelFileError, load_booster, model_paths
 from opensage.errors import InferenceError
+from opensage.formats import csv_payload
 
 if TYPE_CHECKING:
     from opensage.formats.responses import OutputField
@@ -53,6 +54,7 @@ def load_predictor(model_dir: Path, environment: Mapping[str, str]) -> XGBoostPr
         options = _options(environment, model.objective)
     except (ModelFileError, ValueError) as exc:
         raise InferenceError(500, str(exc)) from exc
+    csv_payload.warm_up()
     return XGBoostPredictor(model, options)
 
 
