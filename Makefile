@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/training_overhead.py
 	$(BIN)/python benchmarks/s3_throughput.py
+	$(BIN)/python benchmarks/endpoint_latency.py
+	$(BIN)/python benchmarks/batch_transform.py --repeat 1 20 100 --concurrency 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
