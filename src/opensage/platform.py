@@ -66,7 +66,7 @@ class Platform:
         self.objects = open_object_store(settings.resolved_objects_url)
         self.log_store = open_log_store(settings.logs_dir)
         self.executor = open_executor(settings.executor)
-        self.training = TrainingService(settings, self.repository, self.executor)
+        self.training = TrainingService(settings, self.repository, self.executor, utcnow)
         self.tags = TagService(self.repository)
         self.logs = LogsService(self.log_store, region=settings.region, account_id=settings.account_id)
         self.fleet = Fleet(settings, self.objects)

@@ -6,11 +6,12 @@ only follows this description, so it needs no database access and survives a ser
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import TypeAdapter
+
+from opensage.executor.job_process import read_job_file, write_job_file
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,10 @@ class TrainingRun:
 
 _ADAPTER: TypeAdapter[TrainingRun] = TypeAdapter(TrainingRun)
 
-JOB_FILE = "job.json"
-
 
 def write_run(run: TrainingRun) -> Path:
-    path = Path(run.job_dir) / JOB_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(_ADAPTER.dump_json(run, indent=2))
-    partial.replace(path)
-    return path
+    return write_job_file(Path(run.job_dir), _ADAPTER.dump_json(run, indent=2))
 
 
 def read_run(job_dir: Path) -> TrainingRun:
-    return _ADAPTER.validate_python(json.loads((job_dir / JOB_FILE).read_text()))
+    return _ADAPTER.validate_python(read_job_file(job_dir))

@@ -19,12 +19,11 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from types import FrameType
 
 from opensage.errors import AlgorithmClientError, NoSuchBucket
 from opensage.executor.hosts import HostProcess, MetricsSink
+from opensage.executor.job_process import run_job_process
 from opensage.executor.jobspec import TrainingRun, read_run
-from opensage.executor.liveness import hold_lock
 from opensage.executor.packing import download_tree, merged_files, upload_archive, upload_tree
 from opensage.executor.staging import stage_channel
 from opensage.executor.status import Outcome, RunStatus, write_status
@@ -61,7 +60,7 @@ class TrainingJobRunner:
 
     # --- stopping ---
 
-    def request_stop(self, reason: str) -> None:
+    def request_stop(self, reason: str = STOPPED) -> None:
         if self.stop_reason is None:
             self.stop_reason = reason
         self.wake.set()
@@ -334,24 +333,9 @@ def _cpus_per_host(hosts: int) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m opensage.executor.runner <job dir>", file=sys.stderr)
-        return 64
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    job_dir = Path(argv[1])
-    lock = hold_lock(job_dir)
-    runner = TrainingJobRunner(read_run(job_dir))
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        runner.request_stop(STOPPED)
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    try:
-        runner.execute()
-    finally:
-        os.close(lock)
-    return 0
+    return run_job_process(
+        argv, "opensage.executor.runner", lambda job_dir: TrainingJobRunner(read_run(job_dir))
+    )
 
 
 if __name__ == "__main__":

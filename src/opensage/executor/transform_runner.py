@@ -10,17 +10,14 @@ drops the objects half done, keeps the ones written, and stops the model servers
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sys
 import threading
 import time
 import traceback
 from pathlib import Path
-from types import FrameType
 
 from opensage.errors import AlgorithmClientError, AlgorithmError, NoSuchBucket, OpenSageError
-from opensage.executor.liveness import hold_lock
+from opensage.executor.job_process import run_job_process
 from opensage.executor.status import Outcome, RunStatus, write_status
 from opensage.executor.transform.client import ModelClient
 from opensage.executor.transform.inputs import InputObject, list_inputs
@@ -201,24 +198,9 @@ class TransformJobRunner:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m opensage.executor.transform_runner <job dir>", file=sys.stderr)
-        return 64
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    job_dir = Path(argv[1])
-    lock = hold_lock(job_dir)
-    runner = TransformJobRunner(read_run(job_dir))
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        runner.request_stop()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    try:
-        runner.execute()
-    finally:
-        os.close(lock)
-    return 0
+    return run_job_process(
+        argv, "opensage.executor.transform_runner", lambda job_dir: TransformJobRunner(read_run(job_dir))
+    )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ database and carries on if the server restarts.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import TypeAdapter
 
-JOB_FILE = "job.json"
+from opensage.executor.job_process import read_job_file, write_job_file
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,8 @@ _ADAPTER: TypeAdapter[TransformRun] = TypeAdapter(TransformRun)
 
 
 def write_run(run: TransformRun) -> Path:
-    path = Path(run.job_dir) / JOB_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_bytes(_ADAPTER.dump_json(run, indent=2))
-    partial.replace(path)
-    return path
+    return write_job_file(Path(run.job_dir), _ADAPTER.dump_json(run, indent=2))
 
 
 def read_run(job_dir: Path) -> TransformRun:
-    return _ADAPTER.validate_python(json.loads((job_dir / JOB_FILE).read_text()))
+    return _ADAPTER.validate_python(read_job_file(job_dir))

@@ -5,25 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
+
+from opensage.services.jobs import JobStatus
 
 # SageMaker's default when StoppingCondition is left out: one day.
 DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 
 
-class TrainingJobStatus(StrEnum):
-    IN_PROGRESS = "InProgress"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    STOPPING = "Stopping"
-    STOPPED = "Stopped"
-
-    def is_terminal(self) -> bool:
-        return self in (TrainingJobStatus.COMPLETED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED)
-
-
-ACTIVE_STATUSES = (TrainingJobStatus.IN_PROGRESS, TrainingJobStatus.STOPPING)
+# SageMaker's TrainingJobStatus has exactly the values every job kind shares.
+TrainingJobStatus = JobStatus
 
 
 @dataclass(frozen=True)

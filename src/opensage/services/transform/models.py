@@ -10,28 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from opensage.services.hosting.models import ContainerDefinition
+from opensage.services.jobs import JobStatus
 
 DEFAULT_MAX_PAYLOAD_MB = 6
 DEFAULT_INVOCATION_TIMEOUT_SECONDS = 600
 DEFAULT_INVOCATION_MAX_RETRIES = 3
 
 
-class TransformJobStatus(StrEnum):
-    IN_PROGRESS = "InProgress"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    STOPPING = "Stopping"
-    STOPPED = "Stopped"
-
-    def is_terminal(self) -> bool:
-        return self in (TransformJobStatus.COMPLETED, TransformJobStatus.FAILED, TransformJobStatus.STOPPED)
-
-
-ACTIVE_STATUSES = (TransformJobStatus.IN_PROGRESS, TransformJobStatus.STOPPING)
+# SageMaker's TransformJobStatus has exactly the values every job kind shares.
+TransformJobStatus = JobStatus
 
 
 @dataclass(frozen=True)
