@@ -155,7 +155,8 @@ def test_serverless_scales_to_zero_and_starts_cold(
     )
 
     no_retry = make_client("sagemaker-runtime", small_server.endpoint_url, max_attempts=1)
-    big = features_csv(np.repeat(data[1][:, 1:], 40, axis=0))
+    # About 5 MB: slow enough to predict that requests overlap even on a busy machine.
+    big = features_csv(np.repeat(data[1][:, 1:], 120, axis=0))
 
     def call() -> str:
         try:

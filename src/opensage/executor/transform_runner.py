@@ -129,7 +129,7 @@ class TransformJobRunner:
             ) from exc
 
     def _start_instances(self) -> None:
-        """Start every instance's model server (from this thread: servers die with the thread that started them)."""
+        """Start every instance's model server and wait until each answers /ping."""
         run = self.run
         cache = Path(run.model_cache_dir)
         model_dirs = [

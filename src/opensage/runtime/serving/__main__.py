@@ -8,7 +8,6 @@ ends when its parent does: a model server without its platform only holds memory
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -24,15 +23,14 @@ FAILURE_FILE = "failure"
 
 
 def _die_with_parent() -> None:
+    """End this process within a second of its parent process's end.
+
+    Not prctl(PR_SET_PDEATHSIG): Linux sends that signal when the parent *thread* exits, and
+    the platform starts model servers from short-lived threads.
+    """
     parent = os.getppid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
     def watch() -> None:
-        # Where prctl is not available (and to close its race at start-up), poll the parent.
         while os.getppid() == parent:
             time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGTERM)

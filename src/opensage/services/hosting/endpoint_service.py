@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from opensage.errors import AlreadyExistsError, ValidationError
@@ -63,10 +62,10 @@ class EndpointService:
         self._fleet = fleet
         self._clock = clock
         self.documents = Documents(repository, KIND, Endpoint, _stamp)
-        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="endpoints")
-        # Endpoints a worker is changing; a second change waits for the first.
+        # One lock per endpoint: a second change to an endpoint waits for the first to finish.
         self._busy: dict[str, threading.Lock] = {}
         self._busy_lock = threading.Lock()
+        self._closed = threading.Event()
 
     def arn(self, name: str) -> str:
         return sagemaker_arn(self._settings.region, self._settings.account_id, "endpoint", name)
@@ -176,23 +175,27 @@ class EndpointService:
         self._fleet.supervise()
 
     def shutdown(self) -> None:
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        self._closed.set()
         self._fleet.stop_all()
 
     # --- workers ---
 
     def _submit(self, name: str, task: Callable[..., None], *args: object) -> None:
+        """Run ``task`` in the background. A daemon thread per change: changes are rare, and a
+        deployment still waiting on a model server must never keep the process from exiting."""
         with self._busy_lock:
             lock = self._busy.setdefault(name, threading.Lock())
 
         def run() -> None:
             with lock:
+                if self._closed.is_set():
+                    return
                 try:
                     task(*args)
                 except Exception:
                     logger.exception("endpoint %s: %s failed", name, getattr(task, "__name__", "task"))
 
-        self._workers.submit(run)
+        threading.Thread(target=run, name=f"endpoint-{name}", daemon=True).start()
 
     def _deploy(self, name: str, config_name: str, is_update: bool) -> None:
         try:
