@@ -22,16 +22,15 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def make_client(service: str, endpoint_url: str, max_attempts: int = 2) -> Any:
+def make_client(service: str, endpoint_url: str, retries: int = 2) -> Any:
+    """A boto3 client for the server; ``retries`` is botocore's ``max_attempts``: retries after the first try."""
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        config=Config(
-            s3={"addressing_style": "path"}, retries={"max_attempts": max_attempts, "mode": "standard"}
-        ),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": retries, "mode": "standard"}),
     )
 
 

@@ -117,6 +117,11 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Completed in" in completed.stdout and "validation:auc" in completed.stdout
     auc = float(completed.stdout.split("held-out cases = ")[1].split()[0])
     assert auc > 0.9
+    assert "CreateEndpoint opensage-demo" in completed.stdout and "InService after" in completed.stdout
+    served_auc = float(
+        completed.stdout.split("InvokeEndpoint with the 114 held-out cases: AUC ")[1].split(";")[0]
+    )
+    assert abs(served_auc - auc) < 1e-6, "the endpoint must serve the same model the demo downloaded"
     assert (
         tmp_path / "home" / "objects" / "opensage-demo" / "breast-cancer" / "train" / "train.csv"
     ).exists()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,20 +154,37 @@ def test_serverless_scales_to_zero_and_starts_cold(
         == 2
     )
 
-    no_retry = make_client("sagemaker-runtime", small_server.endpoint_url, max_attempts=1)
-    # About 5 MB: slow enough to predict that requests overlap even on a busy machine.
+    # MaxConcurrency 1: while one request is being answered, a second one is throttled.
+    s3 = clients["s3"]
+    # 1,500 trees: a wider window while the first request is predicted.
+    slow = train_booster(data[0], rounds=1500, max_depth=10)
+    s3.put_object(Bucket=BUCKET, Key="slow/model.tar.gz", Body=model_archive(slow))
+    create_model(sagemaker, "slow", f"s3://{BUCKET}/slow/model.tar.gz")
+    deploy(sagemaker, "serverless-slow", [{**serverless, "ModelName": "slow"}])
+    slow_variant = small_server.platform.fleet.get("serverless-slow").variants["main"]
+    no_retry = make_client("sagemaker-runtime", small_server.endpoint_url, retries=0)
     big = features_csv(np.repeat(data[1][:, 1:], 120, axis=0))
+    outcomes: dict[str, str] = {}
 
-    def call() -> str:
+    small = features_csv(data[1][:1, 1:])
+
+    def call(label: str) -> None:
         try:
-            no_retry.invoke_endpoint(EndpointName="serverless", ContentType="text/csv", Body=big)
-            return "ok"
+            body = small if label == "second" else big  # the second arrives while the first is predicted
+            no_retry.invoke_endpoint(EndpointName="serverless-slow", ContentType="text/csv", Body=body)
+            outcomes[label] = "ok"
         except no_retry.exceptions.ClientError as error:
-            return str(error.response["Error"]["Code"])
+            outcomes[label] = str(error.response["Error"]["Code"])
 
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(lambda _: call(), range(16)))
-    assert "ok" in outcomes and "ThrottlingException" in outcomes, outcomes
+    call("cold")  # starts the instance, so the next call's time is all prediction
+    first = threading.Thread(target=call, args=("first",))
+    first.start()
+    deadline = time.monotonic() + 30
+    while slow_variant.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    call("second")
+    first.join()
+    assert outcomes == {"cold": "ok", "first": "ok", "second": "ThrottlingException"}, outcomes
 
 
 def test_data_capture_writes_sagemakers_records(
