@@ -20,12 +20,12 @@ import time
 import traceback
 from pathlib import Path
 
-from opensage.errors import AlgorithmClientError, NoSuchBucket
+from opensage.errors import AlgorithmClientError
 from opensage.executor.hosts import HostProcess, MetricsSink
 from opensage.executor.job_process import run_job_process
 from opensage.executor.jobspec import TrainingRun, read_run
 from opensage.executor.packing import download_tree, merged_files, upload_archive, upload_tree
-from opensage.executor.staging import stage_channel
+from opensage.executor.staging import require_output_bucket, stage_channel
 from opensage.executor.status import Outcome, RunStatus, write_status
 from opensage.logstore import open_log_store
 from opensage.logstore.base import LogWriter
@@ -101,7 +101,7 @@ class TrainingJobRunner:
         self._enter("Starting", "Preparing the instances for training")
         try:
             self._open_streams()
-            self._check_output_location()
+            require_output_bucket(self.store, self.run.output_uri)
             self._prepare_hosts()
             self._enter("Downloading", "Downloading input data")
             self._stage_inputs()
@@ -152,15 +152,6 @@ class TrainingJobRunner:
         for host in self.hosts:
             stream = f"{self.run.name}/{host}-{self.run.created_epoch}"
             self.streams.append(self.logs.open_writer(self.run.log_group, stream))
-
-    def _check_output_location(self) -> None:
-        output = parse_s3_uri(self.run.output_uri)
-        try:
-            self.store.head_bucket(output.bucket)
-        except NoSuchBucket as exc:
-            raise AlgorithmClientError(
-                f'The output bucket "{output.bucket}" of S3OutputPath does not exist; create it first'
-            ) from exc
 
     def _prepare_hosts(self) -> None:
         input_data_config = {

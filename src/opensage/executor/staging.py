@@ -158,3 +158,14 @@ def stage_channel(
             break
         download(store, item, folder, channel.compression)
     return len(mine)
+
+
+def require_output_bucket(store: ObjectStore, output_uri: str) -> None:
+    """Fail a job at its start, not after its work, when its S3OutputPath's bucket is missing."""
+    output = parse_s3_uri(output_uri)
+    try:
+        store.head_bucket(output.bucket)
+    except NoSuchBucket as exc:
+        raise AlgorithmClientError(
+            f'The output bucket "{output.bucket}" of S3OutputPath does not exist; create it first'
+        ) from exc

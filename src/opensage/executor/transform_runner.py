@@ -16,8 +16,9 @@ import time
 import traceback
 from pathlib import Path
 
-from opensage.errors import AlgorithmClientError, AlgorithmError, NoSuchBucket, OpenSageError
+from opensage.errors import AlgorithmClientError, AlgorithmError, OpenSageError
 from opensage.executor.job_process import run_job_process
+from opensage.executor.staging import require_output_bucket
 from opensage.executor.status import Outcome, RunStatus, write_status
 from opensage.executor.transform.client import ModelClient
 from opensage.executor.transform.inputs import InputObject, list_inputs
@@ -25,7 +26,6 @@ from opensage.executor.transform.instances import Instance, instance_ids, start_
 from opensage.executor.transform.pipeline import InstancePipeline, Progress, TransformStopped
 from opensage.executor.transform.spec import TransformRun, read_run
 from opensage.logstore import open_log_store
-from opensage.naming import parse_s3_uri
 from opensage.objects import open_object_store
 from opensage.runtime.serving.artifacts import fetch_model
 from opensage.runtime.train import FAILURE_REASON_LIMIT
@@ -99,7 +99,7 @@ class TransformJobRunner:
 
     def _transform(self) -> None:
         run = self.run
-        self._check_output_bucket()
+        require_output_bucket(self.store, self.run.output_path)
         inputs = list_inputs(self.store, run.s3_data_type, run.s3_uri)
         processing = DataProcessing(
             parse_json_path(run.input_filter, "InputFilter"),
@@ -118,15 +118,6 @@ class TransformJobRunner:
             raise AlgorithmClientError(
                 f"The input under {run.s3_uri} holds no records: its {len(inputs)} object(s) are empty"
             )
-
-    def _check_output_bucket(self) -> None:
-        output = parse_s3_uri(self.run.output_path)
-        try:
-            self.store.head_bucket(output.bucket)
-        except NoSuchBucket as exc:
-            raise AlgorithmClientError(
-                f'The output bucket "{output.bucket}" of S3OutputPath does not exist; create it first'
-            ) from exc
 
     def _start_instances(self) -> None:
         """Start every instance's model server and wait until each answers /ping."""
