@@ -7,12 +7,7 @@ import re
 from dataclasses import dataclass
 
 from opensage.algorithms.base import BuiltinAlgorithm
-
-# SageMaker's ECR image URIs in every partition, as the SDK's image_uris.retrieve builds them.
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
-    r"/(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@sha256:[0-9a-f]{64})?$"
-)
+from opensage.images import parse_ecr_image
 
 
 @dataclass(frozen=True)
@@ -47,10 +42,10 @@ def algorithm_names() -> list[str]:
 
 def resolve_training_image(image: str) -> str | None:
     """The built-in algorithm a TrainingImage URI selects (any region, tag or digest), else None."""
-    match = _ECR_IMAGE.match(image.strip())
-    if match is None:
+    parsed = parse_ecr_image(image)
+    if parsed is None:
         return None
-    repository, tag = match["repository"], match["tag"]
+    repository, tag = parsed.repository, parsed.tag
     for entry in _entries():
         for known, tag_pattern in entry.repositories:
             # Without a tag (a bare name or a digest) the repository alone decides.

@@ -61,6 +61,16 @@ class TrainingRun:
     master_port: int = 0
     stop_grace_seconds: float = 30.0
     kind: str = "training"
+    # What runs on each host: a built-in "algorithm" (above), a "script" (sagemaker_program in a
+    # framework image, run as SageMaker's training toolkit does), or a "command" (the request's
+    # ContainerEntrypoint and ContainerArguments, as the SageMaker SDK v3 sends them).
+    program: str = "builtin"
+    framework: str | None = None
+    submit_directory: str | None = None
+    container_entrypoint: list[str] | None = None
+    container_arguments: list[str] | None = None
+    # Where requirements.txt environments are cached (shared by jobs with the same file).
+    environments_cache: str | None = None
 
 
 _ADAPTER: TypeAdapter[TrainingRun] = TypeAdapter(TrainingRun)

@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 
 from opensage.errors import AlgorithmClientError
+from opensage.executor import programs
 from opensage.executor.hosts import HostProcess, MetricsSink
 from opensage.executor.job_process import run_job_process
 from opensage.executor.jobspec import TrainingRun, read_run
@@ -34,7 +35,7 @@ from opensage.objects import open_object_store
 from opensage.runtime.environment import HostEnvironment
 from opensage.runtime.layout import HostLayout
 from opensage.runtime.metrics import MetricScraper
-from opensage.runtime.train import ALGORITHM_VARIABLE, FAILURE_REASON_LIMIT
+from opensage.runtime.train import FAILURE_REASON_LIMIT
 
 logger = logging.getLogger("opensage.runner")
 
@@ -102,9 +103,11 @@ class TrainingJobRunner:
         try:
             self._open_streams()
             require_output_bucket(self.store, self.run.output_uri)
+            programs.check_can_run(self.run)
             self._prepare_hosts()
             self._enter("Downloading", "Downloading input data")
             self._stage_inputs()
+            programs.stage_code(self.store, self.run, self.layouts, self._say)
             if self._stopping():
                 self._finish(Outcome(STOPPED, self.stop_reason or STOPPED), "Training job stopped")
                 return
@@ -170,7 +173,7 @@ class TrainingJobRunner:
         for host, layout in zip(self.hosts, self.layouts, strict=True):
             layout.create()
             environment = HostEnvironment(
-                layout=layout,
+                layout=programs.visible_layout(self.run, layout),
                 job_name=self.run.name,
                 job_arn=self.run.arn,
                 hyperparameters=self.run.hyperparameters,
@@ -218,11 +221,17 @@ class TrainingJobRunner:
             for host, layout, environment, stream in zip(
                 self.hosts, self.layouts, self.environments, self.streams, strict=True
             ):
-                variables = environment.process_environment()
-                variables[ALGORITHM_VARIABLE] = self.run.algorithm
-                command = [sys.executable, "-m", "opensage.runtime.train", str(layout.root)]
+                started = programs.launch(self.run, host, layout, environment, self._say)
                 processes.append(
-                    HostProcess(host, command, variables, layout.root, stream, scraper, self._metrics)
+                    HostProcess(
+                        host,
+                        started.command,
+                        started.environment,
+                        started.cwd,
+                        stream,
+                        scraper,
+                        self._metrics,
+                    )
                 )
                 threading.Thread(target=self._wake_on_exit, args=(processes[-1],), daemon=True).start()
             return self._supervise(processes)

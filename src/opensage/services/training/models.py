@@ -131,6 +131,10 @@ class TrainingJob:
     training_end_time: datetime | None = None
     # How many times the job process was started; a restart relaunches a job that never began once.
     launches: int = 0
+    # "builtin" (``algorithm`` is its name), "script" or "command" (users' code in ``framework``'s image).
+    program: str = "builtin"
+    framework: str | None = None
+    submit_directory: str | None = None
 
     @property
     def name(self) -> str:

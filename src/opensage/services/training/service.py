@@ -24,7 +24,7 @@ from opensage.services.training.models import (
     TrainingJob,
     TrainingJobSpec,
 )
-from opensage.services.training.validation import check_spec, resolve_algorithm
+from opensage.services.training.validation import check_spec, resolve_program
 from opensage.settings import Settings
 from opensage.store import ResourceRepository
 
@@ -54,14 +54,17 @@ class TrainingService(JobService[TrainingJob]):
         self._settings = settings
 
     def create(self, spec: TrainingJobSpec) -> TrainingJob:
-        algorithm = resolve_algorithm(spec)
-        check_spec(spec, algorithm, self._settings.max_hosts_per_job)
+        program = resolve_program(spec)
+        check_spec(spec, program, self._settings.max_hosts_per_job)
         now = self._clock()
         arn = sagemaker_arn(self._settings.region, self._settings.account_id, "training-job", spec.name)
         job = TrainingJob(
             spec=spec,
             arn=arn,
-            algorithm=algorithm,
+            algorithm=program.algorithm,
+            program=program.mode,
+            framework=program.framework.value if program.framework else None,
+            submit_directory=program.submit_directory,
             job_dir=str(self._settings.jobs_dir / "training" / spec.name),
             status=JobStatus.IN_PROGRESS,
             secondary_status="Starting",
@@ -130,7 +133,7 @@ class TrainingService(JobService[TrainingJob]):
 
     def _run_for(self, job: TrainingJob) -> TrainingRun:
         spec = job.spec
-        builtin = load_algorithm(job.algorithm).metric_definitions()
+        builtin = load_algorithm(job.algorithm).metric_definitions() if job.program == "builtin" else []
         metrics = [MetricSpec(d.name, d.regex) for d in builtin]
         metrics += [MetricSpec(d.name, d.regex) for d in spec.algorithm.metric_definitions]
         input_mode = spec.algorithm.training_input_mode
@@ -168,4 +171,10 @@ class TrainingService(JobService[TrainingJob]):
             checkpoint_local_path=spec.checkpoint.local_path if spec.checkpoint else None,
             master_port=self._executor.reserve_port() if spec.resources.instance_count > 1 else 0,
             stop_grace_seconds=self._settings.stop_grace_seconds,
+            program=job.program,
+            framework=job.framework,
+            submit_directory=job.submit_directory,
+            container_entrypoint=spec.algorithm.container_entrypoint,
+            container_arguments=spec.algorithm.container_arguments,
+            environments_cache=str(self._settings.home / "environments"),
         )

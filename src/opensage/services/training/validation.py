@@ -8,58 +8,94 @@ refused up front with a message that says so, rather than accepted and ignored.
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 
 from opensage.algorithms.registry import algorithm_names, load_algorithm, resolve_training_image
 from opensage.errors import LimitExceededError, UnsupportedOperationError, ValidationError
 from opensage.naming import parse_s3_uri
+from opensage.runtime.frameworks import Framework, missing_framework, resolve_framework_image
 from opensage.services.training.models import TrainingJobSpec
 
 
-def resolve_algorithm(spec: TrainingJobSpec) -> str:
-    """The built-in algorithm the request names, by TrainingImage or AlgorithmName."""
+@dataclass(frozen=True)
+class Program:
+    """What a training job runs: ``builtin`` (an algorithm), ``script`` or ``command`` (users' code)."""
+
+    mode: str
+    # The built-in algorithm's name, or the framework's for users' code.
+    algorithm: str
+    framework: Framework | None = None
+    submit_directory: str | None = None
+
+
+def _decoded(value: str) -> str:
+    # The SageMaker SDKs JSON-encode these hyperparameters: "\"train.py\"".
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError:
+        return value
+    return decoded if isinstance(decoded, str) else value
+
+
+def _unknown_image(image: str) -> ValidationError:
+    return ValidationError(
+        f"TrainingImage '{image}' is not an image opensage can run. opensage runs without Docker: it "
+        f"recognises SageMaker's built-in algorithm images ({', '.join(algorithm_names())}) and its "
+        "framework images (scikit-learn, XGBoost, PyTorch) of any region. To run your own code, use a "
+        "framework image with your script (sagemaker_program) or a ContainerEntrypoint"
+    )
+
+
+def resolve_program(spec: TrainingJobSpec) -> Program:
+    """The built-in algorithm or the user's code the request asks for, by TrainingImage or AlgorithmName."""
     algorithm = spec.algorithm
     if algorithm.training_image and algorithm.algorithm_name:
         raise ValidationError(
             "Specify either TrainingImage or AlgorithmName in AlgorithmSpecification, not both"
         )
-    if algorithm.training_image:
-        name = resolve_training_image(algorithm.training_image)
-        if name is None:
-            raise ValidationError(
-                f"TrainingImage '{algorithm.training_image}' is not an image opensage can run. opensage runs "
-                "without Docker and recognises SageMaker's built-in algorithm images of any region "
-                f"(supported today: {', '.join(algorithm_names())}), e.g. "
-                "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-            )
-        return name
     if algorithm.algorithm_name:
         if algorithm.algorithm_name in algorithm_names():
-            return algorithm.algorithm_name
+            return Program("builtin", algorithm.algorithm_name)
         raise ValidationError(
             f"AlgorithmName '{algorithm.algorithm_name}' is not known; opensage accepts the built-in names "
             f"{', '.join(algorithm_names())} or a TrainingImage URI"
         )
-    raise ValidationError("AlgorithmSpecification must name a TrainingImage or an AlgorithmName")
+    image = algorithm.training_image
+    if not image:
+        raise ValidationError("AlgorithmSpecification must name a TrainingImage or an AlgorithmName")
+    builtin = resolve_training_image(image)
+    framework = resolve_framework_image(image)
+    program = spec.hyperparameters.get("sagemaker_program")
+    user_code = program is not None or bool(algorithm.container_entrypoint)
+    if not user_code:
+        if builtin is not None:
+            return Program("builtin", builtin)
+        if framework is not None:
+            raise ValidationError(
+                f"The {framework.info.display} image runs your code: set the hyperparameters sagemaker_program "
+                "(the entry point) and sagemaker_submit_directory (an S3 tar.gz of your code), or give "
+                "ContainerEntrypoint"
+            )
+        raise _unknown_image(image)
+    if framework is None:
+        raise _unknown_image(image)
+    problem = missing_framework(framework.framework)
+    if problem is not None:
+        raise ValidationError(problem)
+    submit = spec.hyperparameters.get("sagemaker_submit_directory")
+    submit_directory = _decoded(submit) if submit else None
+    if submit_directory is not None:
+        parse_s3_uri(submit_directory, "sagemaker_submit_directory")
+    mode = "command" if algorithm.container_entrypoint else "script"
+    return Program(mode, framework.framework.value, framework.framework, submit_directory)
 
 
-# The SageMaker SDKs set these to run a user's script in a framework image (script mode).
-SCRIPT_MODE_HYPERPARAMETERS = ("sagemaker_program", "sagemaker_submit_directory")
-
-
-def check_spec(spec: TrainingJobSpec, algorithm_name: str, max_hosts: int) -> None:
+def check_spec(spec: TrainingJobSpec, program: Program, max_hosts: int) -> None:
     algorithm = spec.algorithm
-    scripted = [name for name in SCRIPT_MODE_HYPERPARAMETERS if name in spec.hyperparameters]
-    if scripted:
-        raise UnsupportedOperationError(
-            f"Hyperparameter {scripted[0]} asks for script mode (your own training script), which opensage "
-            f"does not support yet; the {algorithm_name} image runs as the built-in algorithm without it"
-        )
-    if algorithm.container_entrypoint or algorithm.container_arguments:
-        raise UnsupportedOperationError(
-            "ContainerEntrypoint and ContainerArguments (script mode) are not supported by opensage yet; "
-            "built-in algorithms run without them"
-        )
+    if algorithm.container_arguments and not algorithm.container_entrypoint:
+        raise ValidationError("ContainerArguments need a ContainerEntrypoint to pass them to")
     _check_channels(spec)
     parse_s3_uri(spec.output.s3_output_path, "OutputDataConfig.S3OutputPath")
     if spec.checkpoint is not None:
@@ -85,9 +121,9 @@ def check_spec(spec: TrainingJobSpec, algorithm_name: str, max_hosts: int) -> No
             f"InstanceCount {count} exceeds this opensage server's limit of {max_hosts} hosts per job "
             "(OPENSAGE_MAX_HOSTS_PER_JOB)"
         )
-    if count > 1 and not load_algorithm(algorithm_name).supports_distributed:
+    if count > 1 and program.mode == "builtin" and not load_algorithm(program.algorithm).supports_distributed:
         raise ValidationError(
-            f"The {algorithm_name} algorithm trains on one instance only; set InstanceCount to 1"
+            f"The {program.algorithm} algorithm trains on one instance only; set InstanceCount to 1"
         )
 
 
