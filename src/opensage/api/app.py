@@ -23,6 +23,7 @@ from opensage import __version__
 from opensage.api import logs as logs_api
 from opensage.api import sagemaker as sagemaker_api
 from opensage.api.json_protocol import JsonProtocolAdapter, error_response
+from opensage.api.query_protocol import unimplemented_query_service
 from opensage.api.routing import signing_scope, target_prefix
 from opensage.api.runtime import RuntimeAdapter, runtime_route
 from opensage.api.s3 import S3Adapter
@@ -30,16 +31,6 @@ from opensage.errors import UnsupportedOperationError
 from opensage.platform import Platform
 
 _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
-
-
-def _query_protocol_error(service: str) -> Response:
-    # STS and IAM speak the query protocol; botocore reads <ErrorResponse><Error><Code>.
-    body = (
-        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
-        f"<Message>opensage does not implement the {service} API</Message></Error>"
-        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-    )
-    return Response(body, status_code=400, media_type="text/xml")
 
 
 def create_app(
@@ -70,7 +61,7 @@ def create_app(
         if service == "s3":
             return await s3.handle(request)
         if service in ("sts", "iam"):
-            return _query_protocol_error(service)
+            return await unimplemented_query_service(request, service)
         error = UnsupportedOperationError(
             f"opensage does not implement {request.method} {request.url.path} for the {service} API yet"
         )
