@@ -2,7 +2,9 @@
 
 Hyperparameters arrive as strings; the toolkit decodes each one as JSON when it can (the
 SDKs JSON-encode framework hyperparameters), so ``SM_HPS`` and ``SM_USER_ARGS`` carry the
-decoded values. Paths point into the host's local layout instead of /opt/ml.
+decoded values. Those named ``sagemaker_*`` are the SDK's settings for the toolkit (the
+entry point, the code's S3 location, ...): they go to ``SM_FRAMEWORK_PARAMS``, not to the
+script. Paths point into the host's local layout, or /opt/ml where that is mounted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,34 @@ def decode_hyperparameter(value: str) -> Any:
 
 def _as_argument(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+# Hyperparameters SageMaker's SDKs set for the training toolkit itself, never passed to the script.
+FRAMEWORK_PREFIX = "sagemaker_"
+
+
+def split_hyperparameters(hyperparameters: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the user's hyperparameters, the toolkit's ``sagemaker_*`` ones), decoded."""
+    decoded = {name: decode_hyperparameter(value) for name, value in hyperparameters.items()}
+    user = {name: value for name, value in decoded.items() if not name.startswith(FRAMEWORK_PREFIX)}
+    framework = {name: value for name, value in decoded.items() if name.startswith(FRAMEWORK_PREFIX)}
+    return user, framework
+
+
+def command_line_value(value: Any) -> str:
+    """A hyperparameter's value on the script's command line, as the training toolkit writes it."""
+    if isinstance(value, dict):
+        return ",".join(f"{key}={item}" for key, item in sorted(value.items()))
+    return _as_argument(value)
+
+
+def command_line_arguments(user_hyperparameters: dict[str, Any]) -> list[str]:
+    """``--name value`` pairs, sorted by name; a one-letter name gets one dash (``-C 0.5``), as in the toolkit."""
+    arguments: list[str] = []
+    for name in sorted(user_hyperparameters):
+        flag = f"--{name}" if len(name) > 1 else f"-{name}"
+        arguments += [flag, command_line_value(user_hyperparameters[name])]
+    return arguments
 
 
 @dataclass(frozen=True)
@@ -62,10 +92,8 @@ class HostEnvironment:
 
     def variables(self) -> dict[str, str]:
         layout = self.layout
-        decoded = {name: decode_hyperparameter(value) for name, value in self.hyperparameters.items()}
-        user_args: list[str] = []
-        for name in sorted(decoded):
-            user_args += [f"--{name}", _as_argument(decoded[name])]
+        decoded, framework = split_hyperparameters(self.hyperparameters)
+        user_args = command_line_arguments(decoded)
         channels = sorted(self.input_data_config)
         variables = {
             "TRAINING_JOB_NAME": self.job_name,
@@ -80,6 +108,7 @@ class HostEnvironment:
             "SM_CHANNELS": json.dumps(channels),
             "SM_HPS": json.dumps(decoded),
             "SM_USER_ARGS": json.dumps(user_args),
+            "SM_FRAMEWORK_PARAMS": json.dumps(framework),
             "SM_HOSTS": json.dumps(self.hosts),
             "SM_CURRENT_HOST": self.current_host,
             "SM_CURRENT_INSTANCE_TYPE": self.instance_type,
@@ -99,7 +128,7 @@ class HostEnvironment:
             variables[f"SM_CHANNEL_{channel.upper()}"] = str(layout.channel_dir(channel))
         for name, value in decoded.items():
             variables[f"SM_HP_{name.upper()}"] = _as_argument(value)
-        variables["SM_TRAINING_ENV"] = json.dumps(self._training_env(decoded, channels, user_args))
+        variables["SM_TRAINING_ENV"] = json.dumps(self._training_env(decoded, framework, channels, user_args))
         return variables
 
     def process_environment(self) -> dict[str, str]:
@@ -110,7 +139,7 @@ class HostEnvironment:
         return merged
 
     def _training_env(
-        self, decoded: dict[str, Any], channels: list[str], user_args: list[str]
+        self, decoded: dict[str, Any], framework: dict[str, Any], channels: list[str], user_args: list[str]
     ) -> dict[str, Any]:
         layout = self.layout
         return {
@@ -120,6 +149,7 @@ class HostEnvironment:
             "master_hostname": self.hosts[0],
             "is_master": self.current_host == self.hosts[0],
             "hyperparameters": decoded,
+            "additional_framework_parameters": framework,
             "channel_input_dirs": {name: str(layout.channel_dir(name)) for name in channels},
             "input_data_config": self.input_data_config,
             "resource_config": self.resource_config,

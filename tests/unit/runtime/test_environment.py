@@ -75,3 +75,35 @@ def test_config_files_are_written_where_sagemaker_puts_them(tmp_path: Path) -> N
     resource = json.loads((tmp_path / "input/config/resourceconfig.json").read_text())
     assert resource["current_host"] == "algo-2" and resource["hosts"] == ["algo-1", "algo-2"]
     assert (tmp_path / "model").is_dir() and (tmp_path / "output/data").is_dir()
+
+
+def test_toolkit_settings_are_framework_params_not_script_arguments(tmp_path: Path) -> None:
+    environment = HostEnvironment(
+        layout=HostLayout(tmp_path),
+        job_name="job-2",
+        job_arn="arn:aws:sagemaker:us-east-1:000000000000:training-job/job-2",
+        hyperparameters={
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": '"s3://b/code.tar.gz"',
+            "C": "0.5",
+            "layers": "[64, 32]",
+            "opts": '{"b": 2, "a": 1}',
+        },
+        input_data_config={},
+        hosts=["algo-1"],
+        current_host="algo-1",
+        instance_type="ml.m5.large",
+        num_cpus=2,
+    )
+    variables = environment.variables()
+    assert json.loads(variables["SM_HPS"]) == {"C": 0.5, "layers": [64, 32], "opts": {"b": 2, "a": 1}}
+    assert json.loads(variables["SM_FRAMEWORK_PARAMS"]) == {
+        "sagemaker_program": "train.py",
+        "sagemaker_submit_directory": "s3://b/code.tar.gz",
+    }
+    # One-letter names get one dash; lists stay JSON and dicts become k=v pairs, as in the toolkit.
+    assert json.loads(variables["SM_USER_ARGS"]) == ["-C", "0.5", "--layers", "[64, 32]", "--opts", "a=1,b=2"]
+    assert "SM_HP_SAGEMAKER_PROGRAM" not in variables and variables["SM_HP_C"] == "0.5"
+    training_env = json.loads(variables["SM_TRAINING_ENV"])
+    assert training_env["additional_framework_parameters"]["sagemaker_program"] == "train.py"
+    assert "sagemaker_program" not in training_env["hyperparameters"]

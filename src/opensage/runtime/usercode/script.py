@@ -18,41 +18,16 @@ import sys
 import threading
 from collections import deque
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from opensage.runtime.environment import command_line_arguments, decode_hyperparameter, split_hyperparameters
 
 FAILURE_LIMIT = 1024
-# Hyperparameters SageMaker's SDKs set for the toolkit itself, never passed to the script.
-_TOOLKIT_PREFIX = "sagemaker_"
-
-
-def _decode(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except (json.JSONDecodeError, TypeError):
-        return value
-
-
-def _argument(value: Any) -> str:
-    """A hyperparameter's value on the command line, as the training toolkit writes it."""
-    if isinstance(value, dict):
-        return ",".join(f"{key}={item}" for key, item in sorted(value.items()))
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
-
-
-def command_line_arguments(hyperparameters: dict[str, str]) -> list[str]:
-    arguments: list[str] = []
-    for name in sorted(hyperparameters):
-        if name.startswith(_TOOLKIT_PREFIX):
-            continue
-        arguments += [f"--{name}" if len(name) > 1 else f"-{name}", _argument(_decode(hyperparameters[name]))]
-    return arguments
 
 
 def program_of(hyperparameters: dict[str, str]) -> str | None:
     program = hyperparameters.get("sagemaker_program")
-    return None if program is None else str(_decode(program))
+    return None if program is None else str(decode_hyperparameter(program))
 
 
 def code_folder(root: Path) -> Path:
@@ -99,7 +74,8 @@ def main() -> int:
     if not (folder / program).is_file():
         failure.write_text(f"ClientError: the entry point {program} is not in the code folder {folder}")
         return 2
-    command = [sys.executable, program, *command_line_arguments(hyperparameters)]
+    user, _ = split_hyperparameters(hyperparameters)
+    command = [sys.executable, program, *command_line_arguments(user)]
     print(f"Invoking script: {' '.join(command)}", flush=True)
     errors: deque[str] = deque(maxlen=8)
     process = subprocess.Popen(
