@@ -27,6 +27,7 @@ from opensage.services.hosting.invocation import InvocationService
 from opensage.services.hosting.model_service import ModelService
 from opensage.services.hosting.models import AsyncSpec, EndpointStatus
 from opensage.services.logs import LogsService
+from opensage.services.processing.service import ProcessingService
 from opensage.services.tags import TagService
 from opensage.services.training.service import TrainingService
 from opensage.services.transform.service import TransformService
@@ -73,6 +74,7 @@ class Platform:
         self.capture = CaptureWriter(self.objects)
         self.models = ModelService(settings, self.repository, self.objects, utcnow)
         self.transform = TransformService(settings, self.repository, self.executor, self.models)
+        self.processing = ProcessingService(settings, self.repository, self.executor, utcnow)
         self.endpoint_configs = EndpointConfigService(settings, self.repository, self.models, utcnow)
         self.endpoints = EndpointService(
             settings, self.repository, self.models, self.endpoint_configs, self.fleet, utcnow
@@ -99,6 +101,7 @@ class Platform:
         """Catch up with jobs that ran or ended while no server was running, then keep watching."""
         self.training.reconcile()
         self.transform.recover()
+        self.processing.recover()
         self.endpoints.recover()
         self._stopping.clear()
         self._reconciler = threading.Thread(target=self._reconcile_forever, name="reconciler", daemon=True)
@@ -112,10 +115,11 @@ class Platform:
             self._reconciler.join()
             self._reconciler = None
         # Every kind of job gets its stop signal at once, so the wait is one grace period, not one per kind.
-        with ThreadPoolExecutor(max_workers=2) as stopping:
+        with ThreadPoolExecutor(max_workers=3) as stopping:
             waits = [
                 stopping.submit(self.training.shutdown, grace + 5.0),
                 stopping.submit(self.transform.shutdown, grace + 5.0),
+                stopping.submit(self.processing.shutdown, grace + 5.0),
             ]
             for wait in waits:
                 wait.result()
@@ -132,6 +136,7 @@ class Platform:
             try:
                 self.training.reconcile()
                 self.transform.reconcile()
+                self.processing.reconcile()
                 if time.monotonic() >= next_supervision:
                     self.endpoints.supervise()
                     next_supervision = time.monotonic() + _SUPERVISION_SECONDS

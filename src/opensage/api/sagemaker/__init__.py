@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from opensage.api.json_protocol import JsonHandler
-from opensage.api.sagemaker import endpoint_configs, endpoints, models, tags, training, transform
+from opensage.api.sagemaker import endpoint_configs, endpoints, models, processing, tags, training, transform
 
 if TYPE_CHECKING:
     from opensage.platform import Platform
@@ -19,4 +19,5 @@ def build_handlers(platform: Platform) -> dict[str, JsonHandler]:
         **endpoint_configs.build_handlers(platform.endpoint_configs),
         **endpoints.build_handlers(platform.endpoints, platform.endpoint_configs),
         **transform.build_handlers(platform.transform),
+        **processing.build_handlers(platform.processing),
     }
