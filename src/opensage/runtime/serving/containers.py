@@ -1,6 +1,7 @@
 """Load a model's containers into predictors and run them as SageMaker runs an inference pipeline.
 
-Containers run in sequence, each response becoming the next request (its content type
+A container is a built-in algorithm or a user's inference script (``scripts.py``); a
+pipeline may mix them. Containers run in sequence, each response becoming the next request (its content type
 too). The client's Accept goes to the last container only; intermediate containers answer
 in their default format (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT), as SageMaker documents.
 """
@@ -13,10 +14,13 @@ from pathlib import Path
 from opensage.algorithms.base import Prediction, Predictor, ServingAlgorithm
 from opensage.algorithms.registry import load_algorithm
 from opensage.errors import InferenceError
-from opensage.runtime.serving.spec import ContainerSpec
+from opensage.runtime.serving.spec import ContainerSpec, ScriptSpec
 
 
-def load_container(spec: ContainerSpec, model_dir: Path | None = None) -> Predictor:
+def load_container(spec: ContainerSpec, model_dir: Path | None = None, *, mounted: bool = False) -> Predictor:
+    """The container's predictor; ``mounted``: its model is at /opt/ml/model (see ``staging.py``)."""
+    if spec.script is not None:
+        return _load_script(spec, spec.script, mounted)
     algorithm = load_algorithm(spec.algorithm)
     if not isinstance(algorithm, ServingAlgorithm):
         raise InferenceError(500, f"The {spec.algorithm} algorithm cannot be hosted")
@@ -24,6 +28,16 @@ def load_container(spec: ContainerSpec, model_dir: Path | None = None) -> Predic
     if folder is None:
         raise InferenceError(500, f"The {spec.algorithm} container has no model data")
     return algorithm.load_predictor(folder, spec.environment)
+
+
+def _load_script(spec: ContainerSpec, script: ScriptSpec, mounted: bool) -> Predictor:
+    from opensage.runtime.serving.scripts import load_script
+    from opensage.runtime.serving.staging import mounted_paths
+
+    model_dir, code_dir = Path(spec.model_dir or ""), Path(script.code_dir)
+    if mounted:
+        model_dir, code_dir = mounted_paths(model_dir, code_dir)
+    return load_script(script, model_dir, code_dir, spec.environment)
 
 
 class Pipeline(Predictor):
