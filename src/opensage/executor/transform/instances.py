@@ -15,7 +15,9 @@ from pathlib import Path
 from opensage.executor.model_servers import LOG_FILE, ModelServerProcess, start_model_server
 from opensage.executor.transform.spec import TransformRun
 from opensage.logstore.base import LogStore, LogWriter
+from opensage.objects import open_object_store
 from opensage.runtime.serving.spec import ContainerSpec, ServeSpec, write_spec
+from opensage.runtime.serving.staging import Staging, process_environment, stage_scripts
 
 _POLL_SECONDS = 0.2
 
@@ -88,15 +90,40 @@ class Instance:
 
 
 def start_instance(run: TransformRun, instance_id: str, model_dirs: list[Path], logs: LogStore) -> Instance:
-    """Start the instance's model server (returns at once; ``server.wait_ready`` waits for it)."""
+    """Start the instance's model server (returns at once; ``server.wait_ready`` waits for it).
+
+    Users' inference code is prepared first (its code archive, requirements.txt, /opt/ml);
+    a problem there raises ``ValidationError`` or ``AlgorithmClientError``, failing the job.
+    """
     run_dir = Path(run.job_dir) / instance_id
     containers = [
-        ContainerSpec(container.algorithm, str(folder), container.environment, container.hostname)
+        ContainerSpec(
+            container.algorithm,
+            str(folder),
+            container.environment,
+            container.hostname,
+            framework=container.framework,
+        )
         for container, folder in zip(run.containers, model_dirs, strict=True)
     ]
-    write_spec(run_dir, ServeSpec(f"{run.name}/{instance_id}", containers))
     stream = f"{run.name}/{instance_id}-{run.created_epoch}"
     data_log = logs.open_writer(run.log_group, f"{stream}/data-log")
-    server = start_model_server(run_dir)
+    try:
+        spec = _staged(run, ServeSpec(f"{run.name}/{instance_id}", containers), run_dir, data_log)
+    except Exception:
+        data_log.close()
+        raise
+    write_spec(run_dir, spec)
+    server = start_model_server(run_dir, process_environment(spec, run_dir))
     pump = LogPump(run_dir / LOG_FILE, logs.open_writer(run.log_group, stream))
     return Instance(instance_id, server, pump, data_log)
+
+
+def _staged(run: TransformRun, spec: ServeSpec, run_dir: Path, data_log: LogWriter) -> ServeSpec:
+    if not any(container.framework for container in spec.containers):
+        return spec
+    environments = Path(run.environments_cache) if run.environments_cache else None
+    staging = Staging(
+        open_object_store(run.objects_url), Path(run.model_cache_dir), environments, data_log.write
+    )
+    return stage_scripts(spec, run_dir, staging)

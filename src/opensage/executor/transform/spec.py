@@ -17,13 +17,15 @@ from opensage.executor.job_process import read_job_file, write_job_file
 
 @dataclass(frozen=True)
 class ServedContainer:
-    """One container of the model: its built-in algorithm, model data and environment."""
+    """One container of the model: its built-in algorithm or framework, model data and environment."""
 
     algorithm: str
     model_data_url: str
     compressed: bool = True
     environment: dict[str, str] = field(default_factory=dict)
     hostname: str | None = None
+    #: A framework image's framework: the container may serve users' inference code.
+    framework: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class TransformRun:
     instance_count: int
     instance_type: str
     containers: list[ServedContainer]
-    # Unpacked models, shared with endpoints so one model is unpacked once.
+    # Unpacked models (and code archives), shared with endpoints so one model is unpacked once.
     model_cache_dir: str
     s3_data_type: str  # S3Prefix | ManifestFile
     s3_uri: str
@@ -60,6 +62,8 @@ class TransformRun:
     invocation_max_retries: int = 3
     server_start_timeout: float = 120.0
     stop_grace_seconds: float = 30.0
+    # requirements.txt environments of inference code, shared with training and endpoints.
+    environments_cache: str | None = None
     kind: str = "transform"
 
 

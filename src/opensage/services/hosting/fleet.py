@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opensage.errors import AlgorithmClientError, OpenSageError
 from opensage.executor.forwarding import ConnectionPool
 from opensage.executor.model_servers import ModelServerProcess, start_model_server
 from opensage.objects.base import ObjectStore
 from opensage.runtime.serving.artifacts import ArtifactError, fetch_model
 from opensage.runtime.serving.spec import ContainerSpec, MultiModelSpec, ServeSpec, write_spec
+from opensage.runtime.serving.staging import Staging, process_environment, stage_scripts
 from opensage.services.hosting.models import CaptureSpec, EndpointConfig, Model, ServerlessSpec, VariantSpec
 from opensage.settings import Settings
 
@@ -60,6 +62,8 @@ class LiveVariant:
     run_dir: Path
     serverless: ServerlessSpec | None
     desired_count: int
+    # The model servers' environment when they run users' code; None: they inherit the platform's.
+    environment: dict[str, str] | None = None
     instances: list[Instance] = field(default_factory=list)
     in_flight: int = 0
     last_used: float = field(default_factory=time.monotonic)
@@ -161,14 +165,22 @@ class Fleet:
         self, endpoint: str, generation: str, variant: VariantSpec, model: Model
     ) -> LiveVariant:
         run_dir = self._serving / endpoint / generation / variant.name
-        write_spec(run_dir, self._serve_spec(endpoint, variant, model))
+        spec = self._serve_spec(endpoint, variant, model, run_dir)
+        write_spec(run_dir, spec)
         count = 0 if variant.serverless else (variant.initial_instance_count or 1)
-        live = LiveVariant(variant.name, variant.initial_weight, run_dir, variant.serverless, count)
+        live = LiveVariant(
+            variant.name,
+            variant.initial_weight,
+            run_dir,
+            variant.serverless,
+            count,
+            environment=process_environment(spec, run_dir),
+        )
         for _ in range(count):
             live.add(self.start_instance(live))
         return live
 
-    def _serve_spec(self, endpoint: str, variant: VariantSpec, model: Model) -> ServeSpec:
+    def _serve_spec(self, endpoint: str, variant: VariantSpec, model: Model, run_dir: Path) -> ServeSpec:
         name = f"{endpoint}/{variant.name}"
         first = model.containers[0]
         if first.multi_model and first.model_data_url:
@@ -195,15 +207,30 @@ class Fleet:
             except ArtifactError as exc:
                 raise DeployError(f"Model {model.name}: {exc.message}") from exc
             containers.append(
-                ContainerSpec(definition.algorithm, str(folder), definition.environment, definition.hostname)
+                ContainerSpec(
+                    definition.algorithm,
+                    str(folder),
+                    definition.environment,
+                    definition.hostname,
+                    framework=definition.framework,
+                )
             )
-        return ServeSpec(name, containers)
+        try:
+            return stage_scripts(ServeSpec(name, containers), run_dir, self._staging(endpoint))
+        except (OpenSageError, AlgorithmClientError) as exc:
+            raise DeployError(f"Model {model.name}: {exc}") from exc
+
+    def _staging(self, endpoint: str) -> Staging:
+        def say(message: str) -> None:
+            logger.info("endpoint %s: %s", endpoint, message)
+
+        return Staging(self._objects, self._serving / "models", self._settings.home / "environments", say)
 
     def start_instance(self, variant: LiveVariant) -> Instance:
         run_dir = variant.next_run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(variant.run_dir / "serve.json", run_dir / "serve.json")
-        process = start_model_server(run_dir, unix=True)
+        process = start_model_server(run_dir, variant.environment, unix=True)
         problem = process.wait_ready(self._settings.model_server_start_timeout)
         if problem is not None:
             process.stop(grace=1.0)

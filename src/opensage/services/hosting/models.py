@@ -26,6 +26,7 @@ class EndpointStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ContainerDefinition:
+    #: The built-in algorithm the Image selects; "" for a framework image that only runs users' code.
     algorithm: str
     image: str | None = None
     model_data_url: str | None = None
@@ -35,6 +36,8 @@ class ContainerDefinition:
     mode: str = "SingleModel"
     hostname: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The framework of a SageMaker framework image (sklearn, xgboost, pytorch), which runs inference code.
+    framework: str | None = None
 
     @property
     def multi_model(self) -> bool:

@@ -136,6 +136,7 @@ class TransformService(JobService[TransformJob]):
             invocation_max_retries=client.invocations_max_retries,
             server_start_timeout=self._settings.model_server_start_timeout,
             stop_grace_seconds=self._settings.stop_grace_seconds,
+            environments_cache=str(self._settings.home / "environments"),
         )
 
     @staticmethod
@@ -148,4 +149,5 @@ class TransformService(JobService[TransformJob]):
             compressed=container.model_data_compressed,
             environment=environment,
             hostname=container.hostname,
+            framework=container.framework,
         )
