@@ -139,7 +139,9 @@ class Session:
         if is_s3_uri(data):
             raise ValueError(f"{data} is in S3 already; use the URI as it is")
         if label is not None and not is_table(data):
-            raise ValueError("label says how to lay out a table; files, folders and bytes are uploaded as they are")
+            raise ValueError(
+                "label says how to lay out a table; files, folders and bytes are uploaded as they are"
+            )
         target_bucket = bucket or self.default_bucket
         if key is not None:
             target = S3Location(target_bucket, key)
