@@ -180,3 +180,20 @@ def test_a_default_decoder_refusal_keeps_its_status(tmp_path: Path) -> None:
     with pytest.raises(InferenceError) as unacceptable:
         predictor.predict(b"[[1]]", "application/json", "image/png")
     assert unacceptable.value.status_code == 406
+
+
+def test_the_response_type_is_one_header_value(tmp_path: Path) -> None:
+    script = SUM_MODEL + "\ndef output_fn(prediction, accept):\n    return b'ok'\n"
+    predictor = load(tmp_path / "a", script)
+    assert (
+        predictor.predict(b"[[1]]", "application/json", "text/x-a;q=0.5, text/x-b").content_type == "text/x-a"
+    )
+    assert predictor.predict(b"[[1]]", "application/json", "text/x-a; charset=utf-8").content_type == (
+        "text/x-a; charset=utf-8"
+    )
+    injected = (
+        SUM_MODEL + "\ndef output_fn(prediction, accept):\n    return b'ok', 'text/plain\\r\\nx-evil: 1'\n"
+    )
+    with pytest.raises(InferenceError, match="not a header value") as raised:
+        load(tmp_path / "b", injected).predict(b"[[1]]", "application/json", None)
+    assert raised.value.status_code == 500

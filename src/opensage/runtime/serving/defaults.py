@@ -69,14 +69,14 @@ XGBOOST_MODEL_FILE = "xgboost-model"
 
 
 def _load_xgboost(model_dir: str) -> Any:
-    from opensage.algorithms.xgboost.model_files import ModelFileError, load_booster
-
     path = Path(model_dir) / XGBOOST_MODEL_FILE
     if not path.is_file():
         raise DefaultModelError(
             f"The default model_fn loads {XGBOOST_MODEL_FILE} from the model directory, and there is none; "
             "save the model under that name or define model_fn(model_dir) in your inference script"
         )
+    from opensage.algorithms.xgboost.model_files import ModelFileError, load_booster
+
     try:
         return load_booster(path).booster
     except ModelFileError as exc:

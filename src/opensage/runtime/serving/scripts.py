@@ -35,6 +35,7 @@ from typing import Any
 
 from opensage.algorithms.base import Prediction, Predictor
 from opensage.errors import InferenceError
+from opensage.formats.negotiation import media_type
 from opensage.runtime.serving import codecs
 from opensage.runtime.serving.defaults import MODEL_FN_EXAMPLE, DefaultModelError, Defaults, defaults_for
 from opensage.runtime.serving.spec import ScriptSpec
@@ -236,10 +237,16 @@ class ScriptPredictor(Predictor):
 
 def _response(result: Any, accept: str) -> Prediction:
     """What output_fn (or transform_fn) returned as a response: the body, and its type."""
-    content_type = accept.split(",", 1)[0].strip()
+    # A list of types (with weights) is no response type: answer with the first one asked for.
+    first = accept.split(",", 1)[0]
+    content_type = (media_type(first) or first.strip()) if "," in accept else accept.strip()
     body = result
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         body, content_type = result
+    if not _is_header_value(content_type):
+        raise InferenceError(
+            500, f"output_fn returned a content type that is not a header value: {content_type!r}"
+        )
     if isinstance(body, str):
         return Prediction(body.encode("utf-8"), content_type)
     if isinstance(body, bytes | bytearray | memoryview):
@@ -249,3 +256,8 @@ def _response(result: Any, accept: str) -> Prediction:
         f"output_fn returned a {type(body).__name__}; return the response body (bytes or str), "
         "or a tuple (body, content_type)",
     )
+
+
+def _is_header_value(value: str) -> bool:
+    # The model server writes it into the response head as it is: no line breaks, Latin-1 only.
+    return value.isprintable() and all(ord(character) < 256 for character in value)
