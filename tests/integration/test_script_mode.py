@@ -107,7 +107,9 @@ def test_sklearn_script_trains_on_two_channels_with_hyperparameters(
     model = joblib.load(io.BytesIO(archive["model.joblib"]))
     _, validation = breast_cancer_split()
     assert model.score(validation[:, 1:], validation[:, 0]) > 0.9
-    output = read_archive(s3_client, sklearn_job["OutputDataConfig"]["S3OutputPath"] + "/script-sklearn/output/output.tar.gz")
+    output = read_archive(
+        s3_client, sklearn_job["OutputDataConfig"]["S3OutputPath"] + "/script-sklearn/output/output.tar.gz"
+    )
     seen = json.loads(output["seen.json"])
     assert (seen["C"], seen["max_iter"], seen["helper"]) == (0.5, 5000, "tiny")
     assert seen["hps"] == {"C": 0.5, "max-iter": 5000}
@@ -126,7 +128,9 @@ def test_script_logs_show_the_command_and_the_install(sklearn_job: dict[str, Any
         logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="script-sklearn/"
     )["logStreams"]
     events = logs_client.get_log_events(
-        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams[0]["logStreamName"], startFromHead=True
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName=streams[0]["logStreamName"],
+        startFromHead=True,
     )["events"]
     text = "\n".join(event["message"] for event in events)
     assert "requirements.txt: installing" in text or "requirements.txt: using the environment" in text
@@ -184,12 +188,16 @@ def test_a_failing_script_fails_the_job_with_the_end_of_its_traceback(
 def test_a_missing_entry_point_is_a_client_error(
     sagemaker_client: Any, s3_client: Any, data: dict[str, str]
 ) -> None:
-    source = upload(s3_client, BUCKET, "code/other/sourcedir.tar.gz", source_tarball({"other.py": "print(1)\n"}))
+    source = upload(
+        s3_client, BUCKET, "code/other/sourcedir.tar.gz", source_tarball({"other.py": "print(1)\n"})
+    )
     request = script_job("script-missing", SKLEARN_IMAGE, "train.py", source, data, f"s3://{BUCKET}/output")
     sagemaker_client.create_training_job(**request)
     described = wait_terminal(sagemaker_client, "script-missing", 120)
     assert described["TrainingJobStatus"] == "Failed"
-    assert described["FailureReason"].startswith("ClientError: the entry point train.py is not in the code folder")
+    assert described["FailureReason"].startswith(
+        "ClientError: the entry point train.py is not in the code folder"
+    )
 
 
 TRAIN_TORCH = """
@@ -223,7 +231,9 @@ TRAIN_TORCH = """
 def test_pytorch_cpu_script(sagemaker_client: Any, s3_client: Any, data: dict[str, str]) -> None:
     import torch
 
-    source = upload(s3_client, BUCKET, "code/torch/sourcedir.tar.gz", source_tarball({"train.py": TRAIN_TORCH}))
+    source = upload(
+        s3_client, BUCKET, "code/torch/sourcedir.tar.gz", source_tarball({"train.py": TRAIN_TORCH})
+    )
     request = script_job(
         "script-torch",
         PYTORCH_IMAGE,
@@ -263,7 +273,12 @@ def test_xgboost_framework_mode_runs_the_script(
         """
     source = upload(s3_client, BUCKET, "code/xgb/sourcedir.tar.gz", source_tarball({"fit.py": script}))
     request = script_job(
-        "script-xgb", XGBOOST_FRAMEWORK_IMAGE, "fit.py", source, {"train": data["train"]}, f"s3://{BUCKET}/output"
+        "script-xgb",
+        XGBOOST_FRAMEWORK_IMAGE,
+        "fit.py",
+        source,
+        {"train": data["train"]},
+        f"s3://{BUCKET}/output",
     )
     sagemaker_client.create_training_job(**request)
     described = wait_terminal(sagemaker_client, "script-xgb", 120)
@@ -299,9 +314,13 @@ def test_container_entrypoint_runs_as_given_with_opt_ml(
     assert archive["args.txt"] == b"--alpha 1 ['run.py']"
 
 
-def test_an_unrecognised_image_is_refused_with_what_to_do(sagemaker_client: Any, data: dict[str, str]) -> None:
+def test_an_unrecognised_image_is_refused_with_what_to_do(
+    sagemaker_client: Any, data: dict[str, str]
+) -> None:
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-own-trainer:latest"
-    request = script_job("script-own-image", image, "train.py", "s3://x/y.tar.gz", data, f"s3://{BUCKET}/output")
+    request = script_job(
+        "script-own-image", image, "train.py", "s3://x/y.tar.gz", data, f"s3://{BUCKET}/output"
+    )
     with pytest.raises(errors.ClientError) as raised:
         sagemaker_client.create_training_job(**request)
     message = raised.value.response["Error"]["Message"]

@@ -16,7 +16,9 @@ ROLE = "arn:aws:iam::000000000000:role/opensage"
 def test_iam_is_access_denied_which_the_sdk_reads_as_unverifiable(server: EmbeddedServer) -> None:
     iam: Any = make_client("iam", server.endpoint_url)
     calls = [
-        lambda: iam.simulate_principal_policy(PolicySourceArn=ROLE, ActionNames=["sagemaker:CreateTrainingJob"]),
+        lambda: iam.simulate_principal_policy(
+            PolicySourceArn=ROLE, ActionNames=["sagemaker:CreateTrainingJob"]
+        ),
         lambda: iam.get_role(RoleName="opensage"),
     ]
     for call, action in zip(calls, ["SimulatePrincipalPolicy", "GetRole"], strict=True):
