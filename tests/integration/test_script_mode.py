@@ -19,7 +19,16 @@ from tests.scripts import (
     tiny_wheel,
     upload,
 )
-from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_terminal
+from tests.support import (
+    ROLE_ARN,
+    breast_cancer_split,
+    csv_bytes,
+    deploy,
+    ensure_bucket,
+    make_client,
+    variant,
+    wait_terminal,
+)
 
 BUCKET = "script-mode"
 
@@ -57,6 +66,27 @@ TRAIN_SKLEARN = """
     """
 
 
+INFERENCE_SKLEARN = """
+    import io, json, os
+    import joblib, numpy as np
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+    def input_fn(body, content_type):
+        if content_type != "text/csv":
+            raise ValueError(f"this model reads text/csv, not {content_type}")
+        text = body.decode() if isinstance(body, bytes) else body
+        return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
+
+    def predict_fn(rows, model):
+        return model.predict_proba(rows)[:, 1]
+
+    def output_fn(probabilities, accept):
+        return json.dumps({"probabilities": probabilities.round(6).tolist()}), "application/json"
+    """
+
+
 @pytest.fixture(scope="module")
 def data(s3_client: Any) -> dict[str, str]:
     train, validation = breast_cancer_split()
@@ -71,6 +101,7 @@ def sklearn_source(s3_client: Any, key: str) -> str:
     wheel_name, wheel = tiny_wheel("tinyhelper", "def name():\n    return 'tiny'\n")
     files: dict[str, str | bytes] = {
         "train.py": TRAIN_SKLEARN,
+        "inference.py": INFERENCE_SKLEARN,
         "requirements.txt": f"./{wheel_name}\n",
         wheel_name: wheel,
     }
@@ -121,6 +152,44 @@ def test_sklearn_script_trains_on_two_channels_with_hyperparameters(
 def test_sklearn_script_metrics_come_from_its_output(sklearn_job: dict[str, Any]) -> None:
     metrics = {m["MetricName"]: m["Value"] for m in sklearn_job["FinalMetricDataList"]}
     assert 0.9 < metrics["validation:accuracy"] <= 1.0
+
+
+def test_the_trained_sklearn_model_serves_with_its_inference_script(
+    sklearn_job: dict[str, Any], sagemaker_client: Any, s3_client: Any, server: Any
+) -> None:
+    """The training job's artifact and source folder, deployed as the SDK deploys them, then invoked."""
+    assert sklearn_job["TrainingJobStatus"] == "Completed", sklearn_job.get("FailureReason")
+    source = json.loads(sklearn_job["HyperParameters"]["sagemaker_submit_directory"])
+    sagemaker_client.create_model(
+        ModelName="script-sklearn-model",
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={
+            "Image": SKLEARN_IMAGE,
+            "ModelDataUrl": sklearn_job["ModelArtifacts"]["S3ModelArtifacts"],
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": source},
+        },
+    )
+    deploy(sagemaker_client, "script-sklearn", [variant("AllTraffic", "script-sklearn-model")])
+    try:
+        _, validation = breast_cancer_split()
+        rows = validation[:5, 1:]
+        body = "\n".join(",".join(repr(float(v)) for v in row) for row in rows)
+        runtime = make_client("sagemaker-runtime", server.endpoint_url)
+        answer = runtime.invoke_endpoint(EndpointName="script-sklearn", Body=body, ContentType="text/csv")
+        assert answer["ContentType"] == "application/json"
+        probabilities = json.loads(answer["Body"].read())["probabilities"]
+        model = joblib.load(
+            io.BytesIO(
+                read_archive(s3_client, sklearn_job["ModelArtifacts"]["S3ModelArtifacts"])["model.joblib"]
+            )
+        )
+        assert probabilities == pytest.approx(model.predict_proba(rows)[:, 1], abs=1e-6)
+        with pytest.raises(errors.ClientError) as refused:
+            runtime.invoke_endpoint(EndpointName="script-sklearn", Body=b"{}", ContentType="application/json")
+        assert refused.value.response["Error"]["Code"] == "ModelError"
+        assert "this model reads text/csv, not application/json" in refused.value.response["Error"]["Message"]
+    finally:
+        sagemaker_client.delete_endpoint(EndpointName="script-sklearn")
 
 
 def test_script_logs_show_the_command_and_the_install(sklearn_job: dict[str, Any], logs_client: Any) -> None:
