@@ -70,7 +70,7 @@ class Platform:
         self.training = TrainingService(settings, self.repository, self.executor, utcnow)
         self.tags = TagService(self.repository)
         self.logs = LogsService(self.log_store, region=settings.region, account_id=settings.account_id)
-        self.fleet = Fleet(settings, self.objects)
+        self.fleet = Fleet(settings, self.objects, self.log_store)
         self.capture = CaptureWriter(self.objects)
         self.models = ModelService(settings, self.repository, self.objects, utcnow)
         self.transform = TransformService(settings, self.repository, self.executor, self.models)

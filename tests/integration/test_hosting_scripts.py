@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import tarfile
 import textwrap
+import time
 from typing import Any
 
 import joblib  # type: ignore[import-untyped]
@@ -138,6 +140,7 @@ def test_model_fn_with_the_default_chain_answers_json_csv_and_npy(
 
 CUSTOM_CHAIN = """
 import json
+import re
 import os
 
 import joblib  # type: ignore[import-untyped]
@@ -487,3 +490,66 @@ def test_batch_transform_over_a_script_model(
     assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
     output = s3_client.get_object(Bucket=BUCKET, Key="batch/out/rows.csv.out")["Body"].read().decode()
     assert [float(v) for v in output.split()] == model.predict(rows).tolist()
+
+
+PRINTING = (
+    MODEL_FN_ONLY
+    + """
+
+def predict_fn(input_data, model):
+    print(f"predicting {len(input_data)} rows")
+    return model.predict(input_data)
+"""
+)
+
+
+def test_the_containers_output_is_in_the_endpoints_log_group(
+    s3_client: Any,
+    sagemaker_client: Any,
+    runtime_client: Any,
+    logs_client: Any,
+    classifier: tuple[Any, bytes, Any],
+) -> None:
+    """As SageMaker: /aws/sagemaker/Endpoints/<endpoint>, one stream per instance named <variant>/<id>."""
+    _, saved, features = classifier
+    data = upload(s3_client, "printing/model.tar.gz", {"model.joblib": saved, "code/inference.py": PRINTING})
+    create_script_model(sagemaker_client, "printing", SKLEARN_IMAGE, data)
+    deploy(sagemaker_client, "printing", [variant("AllTraffic", "printing", count=2)])
+    group = "/aws/sagemaker/Endpoints/printing"
+    try:
+        for _ in range(2):  # round robin: one request each
+            invoke(runtime_client, "printing", features_csv(features[:3]), "text/csv")
+        streams = logs_client.describe_log_streams(logGroupName=group, logStreamNamePrefix="AllTraffic/")
+        names = [stream["logStreamName"] for stream in streams["logStreams"]]
+        assert len(names) == 2 and all(re.fullmatch(r"AllTraffic/i-[0-9a-f]{17}", name) for name in names)
+        deadline = time.monotonic() + 10
+        while True:
+            found = logs_client.filter_log_events(logGroupName=group, filterPattern='"predicting 3 rows"')
+            if len(found["events"]) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert sorted(event["logStreamName"] for event in found["events"]) == sorted(names)
+        started = logs_client.filter_log_events(logGroupName=group, filterPattern='"model loaded"')
+        assert len(started["events"]) == 2
+    finally:
+        sagemaker_client.delete_endpoint(EndpointName="printing")
+
+
+def test_a_model_that_cannot_load_leaves_its_traceback_in_the_log(
+    s3_client: Any, sagemaker_client: Any, logs_client: Any, classifier: tuple[Any, bytes, Any]
+) -> None:
+    _, saved, _ = classifier
+    script = "raise RuntimeError('the weights are corrupt')\n"
+    data = upload(s3_client, "corrupt/model.tar.gz", {"model.joblib": saved, "code/inference.py": script})
+    create_script_model(sagemaker_client, "corrupt", SKLEARN_IMAGE, data)
+    sagemaker_client.create_endpoint_config(
+        EndpointConfigName="corrupt", ProductionVariants=[variant("AllTraffic", "corrupt")]
+    )
+    sagemaker_client.create_endpoint(EndpointName="corrupt", EndpointConfigName="corrupt")
+    with pytest.raises(WaiterError):
+        sagemaker_client.get_waiter("endpoint_in_service").wait(
+            EndpointName="corrupt", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+    events = logs_client.filter_log_events(logGroupName="/aws/sagemaker/Endpoints/corrupt")["events"]
+    text = "\n".join(event["message"] for event in events)
+    assert "Traceback" in text and "RuntimeError: the weights are corrupt" in text

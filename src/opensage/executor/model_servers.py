@@ -10,6 +10,7 @@ transform, which sends few large requests, uses TCP. The child dies with the pla
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -139,6 +140,8 @@ def start_model_server(
     """Start ``python -m opensage.runtime.serving`` for the spec in ``run_dir``; returns at once."""
     listener, port, socket_path = _listener(unix)
     (run_dir / FAILURE_FILE).unlink(missing_ok=True)
+    # Unbuffered, as the inference toolkits run: a user's print() reaches the log as it happens.
+    environment = {**(os.environ if environment is None else environment), "PYTHONUNBUFFERED": "1"}
     try:
         with (run_dir / LOG_FILE).open("ab") as log:
             process = subprocess.Popen(

@@ -8,18 +8,16 @@ server's output in ``<job>/<instance id>-<epoch>`` and the job's own progress li
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from opensage.executor.log_pump import LogPump
 from opensage.executor.model_servers import LOG_FILE, ModelServerProcess, start_model_server
 from opensage.executor.transform.spec import TransformRun
 from opensage.logstore.base import LogStore, LogWriter
 from opensage.objects import open_object_store
 from opensage.runtime.serving.spec import ContainerSpec, ServeSpec, write_spec
 from opensage.runtime.serving.staging import Staging, process_environment, stage_scripts
-
-_POLL_SECONDS = 0.2
 
 
 def instance_ids(run: TransformRun) -> list[str]:
@@ -28,44 +26,6 @@ def instance_ids(run: TransformRun) -> list[str]:
         "i-" + hashlib.sha256(f"{run.arn}/{index}".encode()).hexdigest()[:17]
         for index in range(run.instance_count)
     ]
-
-
-class LogPump:
-    """Copies a model server's log file into a log stream, line by line, as it grows."""
-
-    def __init__(self, path: Path, writer: LogWriter) -> None:
-        self._path = path
-        self._writer = writer
-        self._offset = 0
-        self._partial = b""
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"log-{path.parent.name}", daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join(5.0)
-        self._drain(final=True)
-        self._writer.close()
-
-    def _run(self) -> None:
-        while not self._done.wait(_POLL_SECONDS):
-            self._drain(final=False)
-
-    def _drain(self, final: bool) -> None:
-        try:
-            with self._path.open("rb") as log:
-                log.seek(self._offset)
-                data = log.read()
-        except FileNotFoundError:
-            return
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = b"" if final else lines.pop()
-        for line in lines:
-            text = line.decode("utf-8", errors="replace").rstrip("\r")
-            if text.strip():
-                self._writer.write(text)
 
 
 @dataclass

@@ -99,6 +99,7 @@ def main(argv: list[str]) -> int:
         return _fail(run_dir, error)
     from opensage.runtime.serving.http import serve
 
+    print(f"opensage model server {spec.name}: model loaded, pid {os.getpid()}, serving", flush=True)
     serve(app, socket.socket(fileno=fd))
     return 0
 

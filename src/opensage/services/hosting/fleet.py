@@ -6,12 +6,17 @@ answers /ping; ``activate`` swaps them into the routing table in one step (blue/
 ``retire`` lets the previous set finish its requests before stopping it. ``supervise``
 restarts crashed instances and scales idle serverless variants to zero.
 
+Each instance's model-server output goes to ``/aws/sagemaker/Endpoints/<endpoint>``,
+stream ``<variant>/<instance id>``, as SageMaker names them (the SageMaker SDK's deploy
+reads that group to show the container's output).
+
 Threads start and stop processes; the event loop picks instances. A variant's lock guards
 the moment an instance is picked (and counted in flight) against it being retired.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import threading
@@ -22,7 +27,9 @@ from pathlib import Path
 
 from opensage.errors import AlgorithmClientError, OpenSageError
 from opensage.executor.forwarding import ConnectionPool
-from opensage.executor.model_servers import ModelServerProcess, start_model_server
+from opensage.executor.log_pump import LogPump
+from opensage.executor.model_servers import LOG_FILE, ModelServerProcess, start_model_server
+from opensage.logstore.base import LogStore
 from opensage.objects.base import ObjectStore
 from opensage.runtime.serving.artifacts import ArtifactError, fetch_model
 from opensage.runtime.serving.spec import ContainerSpec, MultiModelSpec, ServeSpec, write_spec
@@ -37,9 +44,13 @@ class DeployError(Exception):
     """An endpoint's models could not be started; the message becomes its FailureReason."""
 
 
+ENDPOINT_LOG_GROUP = "/aws/sagemaker/Endpoints/"
+
+
 @dataclass
 class Instance:
     process: ModelServerProcess
+    pump: LogPump | None = None
     _pool: ConnectionPool | None = None
 
     @property
@@ -53,10 +64,13 @@ class Instance:
         if self._pool is not None:
             self._pool.close()
         self.process.stop()
+        if self.pump is not None:
+            self.pump.close()
 
 
 @dataclass
 class LiveVariant:
+    endpoint: str
     name: str
     weight: float
     run_dir: Path
@@ -122,9 +136,10 @@ class LiveEndpoint:
 
 
 class Fleet:
-    def __init__(self, settings: Settings, objects: ObjectStore) -> None:
+    def __init__(self, settings: Settings, objects: ObjectStore, logs: LogStore) -> None:
         self._settings = settings
         self._objects = objects
+        self._logs = logs
         self._live: dict[str, LiveEndpoint] = {}
         self._lock = threading.Lock()
         self._cold_start_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -169,6 +184,7 @@ class Fleet:
         write_spec(run_dir, spec)
         count = 0 if variant.serverless else (variant.initial_instance_count or 1)
         live = LiveVariant(
+            endpoint,
             variant.name,
             variant.initial_weight,
             run_dir,
@@ -231,11 +247,18 @@ class Fleet:
         run_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(variant.run_dir / "serve.json", run_dir / "serve.json")
         process = start_model_server(run_dir, variant.environment, unix=True)
+        # The pump starts with the process, so that a server that never gets ready is logged too.
+        instance_id = "i-" + hashlib.sha256(run_dir.as_posix().encode()).hexdigest()[:17]
+        writer = self._logs.open_writer(
+            ENDPOINT_LOG_GROUP + variant.endpoint, f"{variant.name}/{instance_id}"
+        )
+        pump = LogPump(run_dir / LOG_FILE, writer)
         problem = process.wait_ready(self._settings.model_server_start_timeout)
         if problem is not None:
             process.stop(grace=1.0)
+            pump.close()
             raise DeployError(f"Variant {variant.name}: {problem}")
-        return Instance(process)
+        return Instance(process, pump)
 
     def cold_start(self, variant: LiveVariant) -> None:
         """Give a serverless variant an instance if it has none (one start however many callers wait)."""
