@@ -65,6 +65,25 @@ def train_uri(session: Any, tmp_path: Path) -> str:
     return uri
 
 
+INFERENCE_SCRIPT = """
+    import io, json, os
+    import joblib, numpy as np
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+    def input_fn(body, content_type):
+        text = body.decode() if isinstance(body, bytes) else body
+        return np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2)
+
+    def predict_fn(rows, model):
+        return model.predict_proba(rows)[:, 1]
+
+    def output_fn(scores, accept):
+        return "\\n".join(f"{score:.6f}" for score in scores), "text/csv"
+    """
+
+
 def test_model_trainer_runs_a_scikit_learn_script_and_streams_its_logs(
     session: Any, train_uri: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -73,7 +92,7 @@ def test_model_trainer_runs_a_scikit_learn_script_and_streams_its_logs(
     from sagemaker.train.configs import Compute, InputData, SourceCode
 
     image = image_uris.retrieve("sklearn", region="us-east-1", version="1.2-1", image_scope="training")
-    source = write_tree(tmp_path / "src", {"train.py": TRAIN_SCRIPT})
+    source = write_tree(tmp_path / "src", {"train.py": TRAIN_SCRIPT, "inference.py": INFERENCE_SCRIPT})
     trainer = ModelTrainer(
         training_image=image,
         role=ROLE,
@@ -92,6 +111,31 @@ def test_model_trainer_runs_a_scikit_learn_script_and_streams_its_logs(
     assert job.model_artifacts.s3_model_artifacts.startswith(f"s3://{BUCKET}/sdk-sklearn/")
     # logs=True reads the job's CloudWatch streams as it runs and logs each line.
     assert "sdk-script train accuracy=0.9" in caplog.text and "C=0.5" in caplog.text
+
+    # The trained model, deployed with its inference.py as ModelBuilder deploys a script model.
+    from sagemaker.serve import ModelBuilder
+
+    builder = ModelBuilder(
+        s3_model_data_url=job.model_artifacts.s3_model_artifacts,
+        image_uri=image_uris.retrieve(
+            "sklearn", region="us-east-1", version="1.2-1", image_scope="inference"
+        ),
+        source_code=SourceCode(source_dir=str(source), entry_script="inference.py"),
+        role_arn=ROLE,
+        sagemaker_session=session,
+        instance_type="ml.m5.large",
+    )
+    model = builder.build()
+    # The SDK repacks the artifact with the code under code/ and names the entry point.
+    assert model.primary_container.environment["SAGEMAKER_PROGRAM"] == "inference.py"
+    endpoint = builder.deploy(endpoint_name="sdk-sklearn", initial_instance_count=1)
+    try:
+        _, validation = breast_cancer_split()
+        answer = endpoint.invoke(body=features_csv(validation[:20, 1:]), content_type="text/csv")
+        assert answer.content_type == "text/csv"
+        assert_good_probabilities(answer.body.read())
+    finally:
+        endpoint.delete()
 
 
 def xgboost_trainer(session: Any, train_uri: str) -> Any:
