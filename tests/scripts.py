@@ -103,3 +103,27 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(content))
     return root
+
+
+def sagemaker_sdk_session(endpoint_url: str, monkeypatch: Any, config_dir: Path, bucket: str) -> Any:
+    """A SageMaker SDK v3 session set up as the README says: environment configuration only.
+
+    AWS_ENDPOINT_URL, a region and dummy credentials; telemetry turned off in the SDK's
+    config file; ``default_bucket`` given, as the SDK would otherwise ask STS for the account.
+    """
+    config = config_dir / "sagemaker-config.yaml"
+    config.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+    )
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+    }.items():
+        monkeypatch.setenv(name, value)
+    import boto3
+    from sagemaker.core.helper.session_helper import Session
+
+    return Session(boto_session=boto3.Session(), default_bucket=bucket)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError, WaiterError
+from tests.scripts import sagemaker_sdk_session
 from tests.support import ROLE_ARN, breast_cancer_split, csv_bytes, ensure_bucket
 
 BUCKET = "processing-tests"
@@ -481,22 +482,7 @@ def test_requests_opensage_cannot_run_are_refused_up_front(
 @pytest.fixture
 def sdk_session(server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
     """A SageMaker SDK v3 session configured only through the environment, as the README says."""
-    config = tmp_path / "sagemaker-config.yaml"
-    config.write_text(
-        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
-    )
-    for name, value in {
-        "AWS_ENDPOINT_URL": server.endpoint_url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-    }.items():
-        monkeypatch.setenv(name, value)
-    import boto3
-    from sagemaker.core.helper.session_helper import Session
-
-    return Session(boto_session=boto3.Session(), default_bucket=BUCKET)
+    return sagemaker_sdk_session(server.endpoint_url, monkeypatch, tmp_path, BUCKET)
 
 
 def sdk_io(name: str) -> tuple[list[Any], list[Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.scripts import write_tree
+from tests.scripts import sagemaker_sdk_session, write_tree
 from tests.support import breast_cancer_split, csv_bytes, features_csv
 
 from opensage.embedded import EmbeddedServer
@@ -38,22 +38,7 @@ TRAIN_SCRIPT = """
 
 @pytest.fixture
 def session(server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    config = tmp_path / "sagemaker-config.yaml"
-    config.write_text(
-        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
-    )
-    for name, value in {
-        "AWS_ENDPOINT_URL": server.endpoint_url,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-    }.items():
-        monkeypatch.setenv(name, value)
-    import boto3
-    from sagemaker.core.helper.session_helper import Session
-
-    return Session(boto_session=boto3.Session(), default_bucket=BUCKET)
+    return sagemaker_sdk_session(server.endpoint_url, monkeypatch, tmp_path, BUCKET)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from typing import Generic, Protocol, TypeVar
 from opensage.errors import AlreadyExistsError, JobNotFoundError, ValidationError
 from opensage.executor.base import Executor
 from opensage.executor.status import STATUS_FILE, RunStatus, read_status
-from opensage.services.documents import Documents
+from opensage.services.documents import Documents, Stamp
 from opensage.store import ListQuery
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,25 @@ class JobStatus(StrEnum):
 
 
 ACTIVE_STATUSES = (JobStatus.IN_PROGRESS, JobStatus.STOPPING)
+
+
+class StampedJob(Protocol):
+    """What every job kind's stored document has, and the repository indexes."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def arn(self) -> str: ...
+    @property
+    def status(self) -> JobStatus: ...
+    @property
+    def creation_time(self) -> datetime: ...
+    @property
+    def last_modified_time(self) -> datetime: ...
+
+
+def job_stamp(job: StampedJob) -> Stamp:
+    return Stamp(job.name, job.arn, job.status.value, job.creation_time, job.last_modified_time)
 
 
 def from_epoch(value: float | None) -> datetime | None:

@@ -17,8 +17,8 @@ from opensage.executor.processing.messages import read_job_exit_message
 from opensage.executor.processing.spec import InputRun, OutputRun, ProcessingRun, write_run
 from opensage.executor.status import RunStatus
 from opensage.naming import sagemaker_arn
-from opensage.services.documents import Documents, Stamp
-from opensage.services.jobs import JobService, JobStatus, from_epoch
+from opensage.services.documents import Documents
+from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
 from opensage.services.processing.models import (
     ProcessingInputSpec,
     ProcessingJob,
@@ -36,10 +36,6 @@ RUNNER_MODULE = "opensage.executor.processing_runner"
 _DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 
 
-def _stamp(job: ProcessingJob) -> Stamp:
-    return Stamp(job.name, job.arn, job.status.value, job.creation_time, job.last_modified_time)
-
-
 class ProcessingService(JobService[ProcessingJob]):
     kind_label = "processing job"
     runner_module = RUNNER_MODULE
@@ -51,7 +47,7 @@ class ProcessingService(JobService[ProcessingJob]):
         executor: Executor,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__(Documents(repository, KIND, ProcessingJob, _stamp), executor, clock)
+        super().__init__(Documents(repository, KIND, ProcessingJob, job_stamp), executor, clock)
         self._settings = settings
 
     def arn(self, name: str) -> str:

@@ -16,8 +16,8 @@ from opensage.executor.base import Executor
 from opensage.executor.jobspec import ChannelSpec, MetricSpec, TrainingRun, write_run
 from opensage.executor.status import RunStatus
 from opensage.naming import parse_s3_uri, sagemaker_arn
-from opensage.services.documents import Documents, Stamp
-from opensage.services.jobs import JobService, JobStatus, from_epoch
+from opensage.services.documents import Documents
+from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
 from opensage.services.training.models import (
     MetricValue,
     StatusTransition,
@@ -35,10 +35,6 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 _DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 
 
-def _stamp(job: TrainingJob) -> Stamp:
-    return Stamp(job.name, job.arn, job.status.value, job.creation_time, job.last_modified_time)
-
-
 class TrainingService(JobService[TrainingJob]):
     kind_label = "training job"
     runner_module = "opensage.executor.runner"
@@ -50,7 +46,7 @@ class TrainingService(JobService[TrainingJob]):
         executor: Executor,
         clock: Callable[[], datetime],
     ) -> None:
-        super().__init__(Documents(repository, KIND, TrainingJob, _stamp), executor, clock)
+        super().__init__(Documents(repository, KIND, TrainingJob, job_stamp), executor, clock)
         self._settings = settings
 
     def create(self, spec: TrainingJobSpec) -> TrainingJob:

@@ -16,10 +16,10 @@ from opensage.executor.status import RunStatus
 from opensage.executor.transform.spec import ServedContainer, TransformRun, write_run
 from opensage.naming import sagemaker_arn
 from opensage.runtime.transform.records import MIB
-from opensage.services.documents import Documents, Stamp
+from opensage.services.documents import Documents
 from opensage.services.hosting.model_service import ModelService
 from opensage.services.hosting.models import ContainerDefinition
-from opensage.services.jobs import JobService, JobStatus, from_epoch
+from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
 from opensage.services.transform.models import TransformJob, TransformJobSpec
 from opensage.services.transform.validation import check_spec
 from opensage.settings import Settings
@@ -30,10 +30,6 @@ logger = logging.getLogger(__name__)
 KIND = "transform-job"
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 RUNNER_MODULE = "opensage.executor.transform_runner"
-
-
-def _stamp(job: TransformJob) -> Stamp:
-    return Stamp(job.name, job.arn, job.status.value, job.creation_time, job.last_modified_time)
 
 
 class TransformService(JobService[TransformJob]):
@@ -48,7 +44,7 @@ class TransformService(JobService[TransformJob]):
         models: ModelService,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        super().__init__(Documents(repository, KIND, TransformJob, _stamp), executor, clock)
+        super().__init__(Documents(repository, KIND, TransformJob, job_stamp), executor, clock)
         self._settings = settings
         self._models = models
 
