@@ -52,6 +52,10 @@ class OpenSageError(Exception):
         return self.message
 
 
+class SealingError(OpenSageError):
+    """A sealed secret does not open: the wrong master key, the wrong context, or damaged bytes."""
+
+
 class ValidationError(OpenSageError):
     """The request is malformed or asks for something that cannot be done as asked."""
 
