@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/s3_throughput.py
 	$(BIN)/python benchmarks/endpoint_latency.py
 	$(BIN)/python benchmarks/batch_transform.py --repeat 1 20 100 --concurrency 2
+	$(BIN)/python benchmarks/script_mode.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
