@@ -14,10 +14,19 @@ from opensage.settings import Settings
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::000000000000:role/opensage-tests"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+# The admin key every test server is seeded with (make_settings) and every test client signs with.
+TEST_ACCESS_KEY_ID = "AKIAOPENSAGETESTKEY0"
+TEST_SECRET_ACCESS_KEY = "opensageTestSecretKey0000000000000000000"
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"home": home, "port": free_port(), "stop_grace_seconds": 5.0}
+    values: dict[str, Any] = {
+        "home": home,
+        "port": free_port(),
+        "stop_grace_seconds": 5.0,
+        "admin_access_key_id": TEST_ACCESS_KEY_ID,
+        "admin_secret_access_key": TEST_SECRET_ACCESS_KEY,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -28,8 +37,8 @@ def make_client(service: str, endpoint_url: str, retries: int = 2) -> Any:
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_access_key_id=TEST_ACCESS_KEY_ID,
+        aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": retries, "mode": "standard"}),
     )
 

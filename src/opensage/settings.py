@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     serverless_idle_seconds: float = 300.0
     # ...and how many models a multi-model instance keeps loaded before evicting the least recent.
     multi_model_max_loaded: int = 8
+    # The admin access key a new home starts with; when unset, one is generated. Used only
+    # while the home has no admin key yet (CI, containers and tests pin known credentials).
+    admin_access_key_id: str | None = None
+    admin_secret_access_key: str | None = None
+    # Development only: accept unsigned requests as an unrestricted identity (loopback only).
+    no_auth: bool = False
 
     @field_validator("home", mode="after")
     @classmethod
