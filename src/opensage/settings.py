@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         return self.home / "logs"
 
     @property
+    def audit_dir(self) -> Path:
+        """The audit trail: append-only JSON Lines segments, one per UTC hour."""
+        return self.home / "audit"
+
+    @property
     def server_file(self) -> Path:
         """Written by a running server so the CLI and ``opensage env`` can find it."""
         return self.home / "server.json"
