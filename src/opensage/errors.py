@@ -11,6 +11,7 @@ or secrets.
     │   ├── UnsupportedOperationError   UnknownOperationException 400
     │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
     │   ├── InvocationValidationError   ValidationError 400 (sagemaker-runtime)
+    │   ├── ArchiveError                ValidationException 400 (a user's tar that cannot be unpacked safely)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
     │   └── LogResourceNotFoundError    ResourceNotFoundException 400
@@ -73,6 +74,10 @@ class UnsupportedOperationError(ValidationError):
     """An operation opensage does not implement yet; never answered with a canned success."""
 
     code = "UnknownOperationException"
+
+
+class ArchiveError(ValidationError):
+    """A user's archive (model.tar.gz, sourcedir.tar.gz) that is not a tar or cannot be unpacked safely."""
 
 
 class JobNotFoundError(ValidationError):

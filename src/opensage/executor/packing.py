@@ -8,6 +8,7 @@ from pathlib import Path
 
 from opensage.naming import S3Uri
 from opensage.objects.base import ObjectStore, WriteOptions
+from opensage.runtime.archives import contained_path
 
 # gzip level 6 packs models nearly as small as 9 in a fraction of the time.
 _COMPRESS_LEVEL = 6
@@ -55,9 +56,10 @@ def download_tree(store: ObjectStore, source: S3Uri, folder: Path) -> int:
     prefix = source.key.rstrip("/") + "/" if source.key.strip("/") else ""
     count = 0
     for info in store.iter_objects(source.bucket, prefix):
-        relative = info.key[len(prefix) :]
-        if not relative or relative.endswith("/") or ".." in Path(relative).parts:
+        # A key such as "ckpt//etc/x" or "ckpt/../x" must not become a file outside the folder.
+        target = contained_path(folder, info.key[len(prefix) :])
+        if target is None or info.key.endswith("/"):
             continue
-        store.download_file(source.bucket, info.key, folder / relative)
+        store.download_file(source.bucket, info.key, target)
         count += 1
     return count

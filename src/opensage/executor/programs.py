@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from opensage.errors import AlgorithmClientError
+from opensage.errors import AlgorithmClientError, ArchiveError
 from opensage.executor.jobspec import TrainingRun
 from opensage.naming import parse_s3_uri
 from opensage.objects.base import ObjectStore
+from opensage.runtime.archives import extract_tar
 from opensage.runtime.environment import HostEnvironment
 from opensage.runtime.frameworks import Framework, missing_framework
 from opensage.runtime.layout import HostLayout
-from opensage.runtime.serving.artifacts import ArtifactError, unpack_archive
 from opensage.runtime.train import ALGORITHM_VARIABLE
 from opensage.runtime.usercode import optml, requirements
 
@@ -81,11 +81,9 @@ def stage_code(
     for layout in layouts:
         layout.code_dir.mkdir(parents=True, exist_ok=True)
         try:
-            unpack_archive(archive, layout.code_dir)
-        except ArtifactError as exc:
-            raise AlgorithmClientError(
-                f"sagemaker_submit_directory {run.submit_directory}: {exc.message}"
-            ) from exc
+            extract_tar(archive, layout.code_dir, f"sagemaker_submit_directory {run.submit_directory}")
+        except ArchiveError as exc:
+            raise AlgorithmClientError(exc.message) from exc
     say(f"Unpacked {run.submit_directory} into the code folder")
 
 

@@ -20,6 +20,7 @@ from opensage.errors import AlgorithmClientError, NoSuchBucket, NoSuchKey
 from opensage.executor.jobspec import ChannelSpec
 from opensage.naming import parse_s3_uri
 from opensage.objects.base import ObjectStore
+from opensage.runtime.archives import contained_path
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,12 @@ def shard(
 
 
 def _safe_target(folder: Path, relative_path: str) -> Path:
-    parts = [part for part in PurePosixPath(relative_path).parts if part not in ("", ".")]
-    if not parts or ".." in parts or relative_path.startswith("/"):
+    target = contained_path(folder, relative_path)
+    if target is None:
         raise AlgorithmClientError(
             f'The input object "{relative_path}" has a path that leaves its channel folder'
         )
-    return folder.joinpath(*parts)
+    return target
 
 
 def download(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from opensage.runtime.archives import contained_path
+
 # What a channel's or a request's file suffix says about its content, as SageMaker names types.
 _CONTENT_TYPES = {
     ".csv": "text/csv",
@@ -124,9 +126,14 @@ def download(s3: Any, uri: str, path: Path) -> Path:
     if not keys:
         raise FileNotFoundError(f"Nothing in S3 at {uri}")
     for key in keys:
-        target = path.joinpath(*PurePosixPath(key[len(prefix) :]).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(source.bucket, key, str(target))
+        placed = contained_path(path, key[len(prefix) :])
+        if placed is None:
+            # "data//etc/x" or "data/../x" would land outside the folder asked for.
+            raise ValueError(
+                f"Cannot download s3://{source.bucket}/{key} into {path}: its key leaves the folder"
+            )
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(source.bucket, key, str(placed))
     return path
 
 

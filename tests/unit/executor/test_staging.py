@@ -10,7 +10,9 @@ import pytest
 
 from opensage.errors import AlgorithmClientError
 from opensage.executor.jobspec import ChannelSpec
+from opensage.executor.packing import download_tree
 from opensage.executor.staging import shard, stage_channel
+from opensage.naming import parse_s3_uri
 from opensage.objects import open_object_store
 from opensage.objects.base import ObjectStore
 
@@ -122,3 +124,16 @@ def test_keys_cannot_escape_the_channel_folder(store: ObjectStore, tmp_path: Pat
             store, channel("s3://data/evil.json", s3_data_type="ManifestFile"), tmp_path / "t", 0, 1
         )
     assert not (tmp_path / "outside.csv").exists()
+
+
+@pytest.mark.parametrize("key", ["ckpt//outside.txt", "ckpt/../outside.txt", "ckpt/a/../../outside.txt"])
+def test_checkpoint_restore_keeps_hostile_keys_inside_the_folder(
+    store: ObjectStore, tmp_path: Path, key: str
+) -> None:
+    # "ckpt//outside.txt" once became folder / "/outside.txt": the root of the file system.
+    store.put_bytes("data", "ckpt/model.bin", b"m")
+    store.put_bytes("data", key, b"evil")
+    folder = tmp_path / "checkpoints"
+    assert download_tree(store, parse_s3_uri("s3://data/ckpt"), folder) == 1
+    assert files(folder) == ["model.bin"]
+    assert not (tmp_path / "outside.txt").exists()

@@ -1,7 +1,8 @@
 """Fetch model artifacts from the object store and unpack them safely into a local folder.
 
-Archives come from users, so extraction refuses absolute paths, ``..``, links that leave
-the folder and device files (tarfile's ``data`` filter). An unpacked model is kept under a
+Archives and keys come from users, so they are unpacked and placed through
+``runtime.archives`` (no absolute paths, ``..``, device files or links that leave the
+folder). An unpacked model is kept under a
 name derived from its URI and ETag, so instances and endpoints sharing a model share one
 copy, and a changed object is fetched again.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 
-from opensage.errors import NoSuchBucket, NoSuchKey, ValidationError
+from opensage.errors import ArchiveError, NoSuchBucket, NoSuchKey, ValidationError
 from opensage.naming import parse_s3_uri
 from opensage.objects.base import ObjectStore
+from opensage.runtime.archives import contained_path, extract_tar
 
 
 class ArtifactError(ValidationError):
@@ -27,14 +28,6 @@ class ArtifactError(ValidationError):
 def _folder_for(cache: Path, uri: str, etag: str) -> Path:
     digest = hashlib.sha256(f"{uri}\n{etag}".encode()).hexdigest()[:24]
     return cache / digest
-
-
-def unpack_archive(archive: Path, destination: Path) -> None:
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(destination, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArtifactError(f"The model archive is not a valid tar.gz file: {exc}") from exc
 
 
 def fetch_model(store: ObjectStore, uri: str, cache: Path, compressed: bool = True) -> Path:
@@ -58,14 +51,17 @@ def fetch_model(store: ObjectStore, uri: str, cache: Path, compressed: bool = Tr
             store.download_file(location.bucket, location.key, archive)
             unpacked = staging / "model"
             unpacked.mkdir()
-            unpack_archive(archive, unpacked)
+            try:
+                extract_tar(archive, unpacked, f"The model data {uri}")
+            except ArchiveError as exc:
+                raise ArtifactError(exc.message) from exc
         else:
             unpacked = staging / "model"
             prefix = location.key
             for info in store.iter_objects(location.bucket, prefix):
-                relative = info.key[len(prefix) :].lstrip("/")
-                if relative and not relative.endswith("/") and ".." not in Path(relative).parts:
-                    store.download_file(location.bucket, info.key, unpacked / relative)
+                target = contained_path(unpacked, info.key[len(prefix) :].lstrip("/"))
+                if target is not None and not info.key.endswith("/"):
+                    store.download_file(location.bucket, info.key, target)
             unpacked.mkdir(exist_ok=True)
         try:
             os.replace(unpacked, folder)
