@@ -22,8 +22,12 @@ MAX_WIDTH = 2**31 - 1
 class RowCollector:
     """Rows added one Record at a time; ``features()`` and ``labels()`` assemble them."""
 
-    def __init__(self, source: str, dtype: npt.DTypeLike, *, read_labels: bool = True) -> None:
+    def __init__(
+        self, source: str, dtype: npt.DTypeLike, *, read_labels: bool = True, first_index: int = 0
+    ) -> None:
         self._source = source
+        # The stream position of this collector's first record, so that errors name the right one.
+        self.first_index = first_index
         self._dtype = dtype
         # Inference requests may carry labels (a training file sent as is): they are ignored.
         self._read_labels = read_labels
@@ -32,6 +36,11 @@ class RowCollector:
         self._keys: list[np.ndarray | None] = []
         self._widths: list[int] = []
         self._labels: list[np.ndarray] = []
+
+    @property
+    def count(self) -> int:
+        """How many records were added."""
+        return len(self._values)
 
     def add(self, record: Record) -> None:
         index = len(self._values)
@@ -43,7 +52,9 @@ class RowCollector:
         self._widths.append(width)
         has_label = self._read_labels and "values" in record.label
         if index and has_label != bool(self._labels):
-            raise self._error(index, "has a label where record 0 has none, or none where record 0 has one")
+            raise self._error(
+                index, f"has a label where record {self.first_index} has none, or none where it has one"
+            )
         if has_label:
             import numpy as np
 
@@ -78,8 +89,9 @@ class RowCollector:
 
         tensor = self._tensor(value, index, "features")
         values = np.fromiter(tensor.values, dtype=self._dtype, count=len(tensor.values))
-        if not tensor.keys:
+        if not tensor.keys and not (tensor.shape and values.size == 0):
             return values, None, values.size
+        # A sparse row with no stored values has no keys either; its shape still gives its width.
         if not tensor.shape:
             raise self._error(index, "has sparse features (keys) but no shape")
         keys = np.asarray(tensor.keys, dtype=np.uint64)
@@ -88,7 +100,7 @@ class RowCollector:
             raise self._error(index, f"has a shape {list(tensor.shape)} wider than {MAX_WIDTH} columns")
         if keys.size != values.size:
             raise self._error(index, f"has {keys.size} keys for {values.size} values")
-        if int(keys.max()) >= width:
+        if keys.size and int(keys.max()) >= width:
             raise self._error(index, f"has key {int(keys.max())} outside its shape {list(tensor.shape)}")
         return values, keys.astype(np.int64), width
 
@@ -106,7 +118,9 @@ class RowCollector:
         width = self._widths[0]
         for index, row_width in enumerate(self._widths):
             if row_width != width:
-                raise self._error(index, f"has {row_width} features where record 0 has {width}")
+                raise self._error(
+                    index, f"has {row_width} features where record {self.first_index} has {width}"
+                )
         return np.stack(self._values).astype(self._dtype, copy=False)
 
     def _sparse(self) -> sparse.csr_matrix:
@@ -128,4 +142,5 @@ class RowCollector:
         return matrix
 
     def _error(self, index: int, problem: str) -> AlgorithmClientError:
-        return AlgorithmClientError(f"Invalid RecordIO-protobuf in {self._source}: record {index} {problem}")
+        record = self.first_index + index
+        return AlgorithmClientError(f"Invalid RecordIO-protobuf in {self._source}: record {record} {problem}")

@@ -186,6 +186,28 @@ def read_recordio_protobuf(
     return RecordSet(rows.features(), rows.labels())
 
 
+def iter_record_batches(
+    stream: BinaryIO, batch_size: int, *, dtype: npt.DTypeLike = "float32", source: str = "<stream>"
+) -> Iterator[RecordSet]:
+    """Read a RecordIO-protobuf stream ``batch_size`` records at a time, holding one batch in memory.
+
+    Each batch is a ``RecordSet`` as ``read_recordio_protobuf`` builds for a whole file (dense,
+    or CSR when any record of the batch is sparse); the stream may be a pipe.
+    """
+    from opensage.formats._record_arrays import RowCollector
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    rows = RowCollector(source, dtype)
+    for record in read_records(stream, source=source):
+        rows.add(record)
+        if rows.count == batch_size:
+            yield RecordSet(rows.features(), rows.labels())
+            rows = RowCollector(source, dtype, first_index=rows.first_index + batch_size)
+    if rows.count:
+        yield RecordSet(rows.features(), rows.labels())
+
+
 def write_dense(stream: BinaryIO, array: np.ndarray, labels: np.ndarray | None = None) -> None:
     """Write each row of a 2-D array as one Record with a dense ``features["values"]`` tensor.
 
