@@ -32,7 +32,7 @@ from opensage.services.tags import TagService
 from opensage.services.training.service import TrainingService
 from opensage.services.transform.service import TransformService
 from opensage.settings import Settings
-from opensage.store import open_repository
+from opensage.store import claim, open_repository
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class Platform:
         self.settings = settings
         self._home_lock = _lock_home(settings.home)
         self.repository = open_repository(settings.resolved_database_url)
+        self._database_claim = claim(self.repository.engine)
         self.objects = open_object_store(settings.resolved_objects_url)
         self.log_store = open_log_store(settings.logs_dir)
         self.executor = open_executor(settings.executor)
@@ -127,6 +128,8 @@ class Platform:
         self.capture.close()
         self.executor.close()
         self.objects.close()
+        if self._database_claim is not None:
+            self._database_claim.close()
         self.repository.engine.dispose()
         os.close(self._home_lock)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from opensage.store.database import open_engine, upgrade
+from sqlalchemy.exc import OperationalError
+
+from opensage.errors import ServiceUnavailableError
+from opensage.store.database import claim, open_engine, upgrade
 from opensage.store.repository import ListQuery, Page, ResourceRecord, ResourceRepository, SortBy, SortOrder
 
 __all__ = [
@@ -12,6 +15,7 @@ __all__ = [
     "ResourceRepository",
     "SortBy",
     "SortOrder",
+    "claim",
     "open_engine",
     "open_repository",
     "upgrade",
@@ -21,5 +25,12 @@ __all__ = [
 def open_repository(url: str) -> ResourceRepository:
     """Open the database at ``url``, migrate it to the current schema, and wrap it."""
     engine = open_engine(url)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        # The URL as SQLAlchemy shows it, password masked; the driver's reason says what failed.
+        raise ServiceUnavailableError(
+            f"Cannot open the metadata database {engine.url}: {str(exc.orig).strip()}"
+        ) from exc
     return ResourceRepository(engine)

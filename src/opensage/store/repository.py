@@ -19,7 +19,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from opensage.errors import AlreadyExistsError, ConflictError, NotFoundError, ValidationError
@@ -103,6 +104,17 @@ def _query_fingerprint(query: ListQuery) -> str:
         query.sort_order,
     ]
     return "|".join("" if p is None else str(p) for p in parts)
+
+
+def _insert_for(dialect: str) -> Callable[[Table], Any]:
+    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise ValidationError(
+        f"The metadata store does not support {dialect} databases; use SQLite or PostgreSQL"
+    )
 
 
 def _record(row: Row[Any]) -> ResourceRecord:
@@ -198,11 +210,15 @@ class ResourceRepository:
 
     def list_page(self, kind: str, query: ListQuery) -> Page:
         conditions = [resources.c.kind == kind, *self._filters(query)]
-        order_column = {
+        order_column: Any = {
             SortBy.NAME: resources.c.name,
             SortBy.CREATION_TIME: resources.c.creation_time,
             SortBy.STATUS: resources.c.status,
         }[query.sort_by]
+        if query.sort_by != SortBy.CREATION_TIME and self.engine.dialect.name == "postgresql":
+            # PostgreSQL sorts text by the database's collation ("a" < "B" under en-US); SQLite and
+            # SageMaker sort by code point. Collation "C" is that order on every PostgreSQL.
+            order_column = order_column.collate("C")
         descending = query.sort_order == SortOrder.DESCENDING
         ordering = (
             [order_column.desc(), resources.c.id.desc()] if descending else [order_column, resources.c.id]
@@ -263,14 +279,22 @@ class ResourceRepository:
         return int(found)
 
     def add_tags(self, arn: str, tag_map: dict[str, str]) -> None:
+        """Set tags, replacing the values of keys the resource already has."""
         resource_id = self._resource_id(arn)
-        with self.engine.begin() as conn:
-            conn.execute(delete(tags).where(tags.c.resource_id == resource_id, tags.c.key.in_(list(tag_map))))
-            if tag_map:
-                conn.execute(
-                    insert(tags),
-                    [{"resource_id": resource_id, "key": k, "value": v} for k, v in tag_map.items()],
-                )
+        if not tag_map:
+            return
+        # An upsert, not delete-then-insert: under PostgreSQL's READ COMMITTED two writers of the
+        # same key would both delete nothing and the second insert would hit the primary key.
+        upsert = _insert_for(self.engine.dialect.name)(tags)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[tags.c.resource_id, tags.c.key], set_={"value": upsert.excluded.value}
+        )
+        rows = [{"resource_id": resource_id, "key": k, "value": v} for k, v in tag_map.items()]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(statement, rows)
+        except IntegrityError as exc:  # the resource was deleted meanwhile
+            raise NotFoundError(f"The resource {arn} does not exist") from exc
 
     def list_tags(self, arn: str) -> dict[str, str]:
         resource_id = self._resource_id(arn)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +16,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture()
-def repository(tmp_path: Path) -> ResourceRepository:
-    return open_repository(f"sqlite:///{tmp_path / 'meta.db'}")
+def repository(database_url: str) -> Iterator[ResourceRepository]:
+    opened = open_repository(database_url)
+    yield opened
+    opened.engine.dispose()
 
 
 def make(name: str, minutes: int = 0, status: str = "InProgress", kind: str = KIND) -> ResourceRecord:
@@ -27,11 +29,13 @@ def make(name: str, minutes: int = 0, status: str = "InProgress", kind: str = KI
     )
 
 
-def test_migrations_are_idempotent_and_data_survives_reopening(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'meta.db'}"
-    open_repository(url).create(make("a"))
-    reopened = open_repository(url)
+def test_migrations_are_idempotent_and_data_survives_reopening(database_url: str) -> None:
+    first = open_repository(database_url)
+    first.create(make("a"))
+    first.engine.dispose()
+    reopened = open_repository(database_url)
     found = reopened.get(KIND, "a")
+    reopened.engine.dispose()
     assert found is not None and found.document == {"n": "a"} and found.creation_time == T0
 
 
