@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/endpoint_latency.py
 	$(BIN)/python benchmarks/batch_transform.py --repeat 1 20 100 --concurrency 2
 	$(BIN)/python benchmarks/script_mode.py
+	$(BIN)/python benchmarks/load.py --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
