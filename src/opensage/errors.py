@@ -25,6 +25,13 @@ or secrets.
     ├── InternalError                   InternalFailure 500
     ├── ModelInvocationError            ModelError 424 (with OriginalStatusCode, OriginalMessage)
     ├── ServiceUnavailableError         ServiceUnavailable 503
+    ├── KmsError                        (KMS's own codes, 400; S3 reports them as KMS.<code>)
+    │   ├── KmsNotFoundError            NotFoundException
+    │   ├── KmsDisabledError            DisabledException
+    │   ├── KmsInvalidStateError        KMSInvalidStateException
+    │   ├── KmsInvalidCiphertextError   InvalidCiphertextException
+    │   ├── KmsIncorrectKeyError        IncorrectKeyException
+    │   └── KmsAlreadyExistsError       AlreadyExistsException
     └── S3Error                         (S3's own codes, below)
         ├── NoSuchBucket 404, NoSuchKey 404, NoSuchUpload 404
         ├── BucketAlreadyOwnedByYou 409, BucketNotEmpty 409
@@ -171,6 +178,40 @@ class ModelInvocationError(OpenSageError):
 class ServiceUnavailableError(OpenSageError):
     code = "ServiceUnavailable"
     http_status = 503
+
+
+# --- KMS --------------------------------------------------------------------------------------
+
+
+class KmsError(OpenSageError):
+    """A KMS key cannot do what was asked; S3 and the jobs report the same error as ``KMS.<code>``."""
+
+    code = "KMSInternalException"
+    http_status = 400
+
+
+class KmsNotFoundError(KmsError):
+    code = "NotFoundException"
+
+
+class KmsDisabledError(KmsError):
+    code = "DisabledException"
+
+
+class KmsInvalidStateError(KmsError):
+    code = "KMSInvalidStateException"
+
+
+class KmsInvalidCiphertextError(KmsError):
+    code = "InvalidCiphertextException"
+
+
+class KmsIncorrectKeyError(KmsError):
+    code = "IncorrectKeyException"
+
+
+class KmsAlreadyExistsError(KmsError):
+    code = "AlreadyExistsException"
 
 
 # --- S3 ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from opensage.services.hosting.fleet import Fleet
 from opensage.services.hosting.invocation import InvocationService
 from opensage.services.hosting.model_service import ModelService
 from opensage.services.hosting.models import AsyncSpec, EndpointStatus
+from opensage.services.kms.service import KmsService
 from opensage.services.logs import LogsService
 from opensage.services.processing.service import ProcessingService
 from opensage.services.tags import TagService
@@ -65,7 +66,11 @@ class Platform:
         self._home_lock = _lock_home(settings.home)
         self.repository = open_repository(settings.resolved_database_url)
         self._database_claim = claim(self.repository.engine)
-        self.objects = open_object_store(settings.resolved_objects_url)
+        self.kms = KmsService(
+            self.repository, settings.home / "secrets", settings.region, settings.account_id, utcnow
+        )
+        # Objects written with SSE-KMS or SSE-S3 get their data keys from the KMS keys.
+        self.objects = open_object_store(settings.resolved_objects_url, self.kms.keyring())
         self.log_store = open_log_store(settings.logs_dir)
         self.executor = open_executor(settings.executor)
         self.training = TrainingService(settings, self.repository, self.executor, utcnow)

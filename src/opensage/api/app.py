@@ -1,7 +1,8 @@
 """The one-port ASGI app: every protocol opensage speaks, routed as AWS routes it.
 
 - ``GET /health``: 200 once the platform is ready.
-- ``X-Amz-Target: SageMaker.*`` → SageMaker API; ``Logs_20140328.*`` → CloudWatch Logs.
+- ``X-Amz-Target: SageMaker.*`` → SageMaker API; ``Logs_20140328.*`` → CloudWatch Logs;
+  ``TrentService.*`` → KMS.
 - ``POST /endpoints/<name>/invocations`` signed for sagemaker (or unsigned) → sagemaker-runtime.
 - Signing name ``s3`` (or unsigned) → S3, path-style ``/<bucket>/<key>``.
 - Anything else answers an error in its protocol's shape that says what is not supported.
@@ -20,6 +21,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opensage import __version__
+from opensage.api import kms as kms_api
 from opensage.api import logs as logs_api
 from opensage.api import sagemaker as sagemaker_api
 from opensage.api.json_protocol import JsonProtocolAdapter, error_response
@@ -43,7 +45,8 @@ def create_app(
     """
     sagemaker = JsonProtocolAdapter("sagemaker", "SageMaker", sagemaker_api.build_handlers(platform))
     logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs))
-    json_services = {"SageMaker": sagemaker, "Logs_20140328": logs}
+    kms = JsonProtocolAdapter("kms", "TrentService", kms_api.build_handlers(platform.kms))
+    json_services = {"SageMaker": sagemaker, "Logs_20140328": logs, "TrentService": kms}
     s3 = S3Adapter(platform.objects, platform.settings.region)
 
     async def dispatch(request: Request) -> Response:

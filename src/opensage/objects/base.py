@@ -40,6 +40,17 @@ class ObjectInfo:
     headers: dict[str, str] = field(default_factory=dict)
     # Algorithm -> base64 value, for the algorithms the writer was asked to keep.
     checksums: dict[str, str] = field(default_factory=dict)
+    # Server-side encryption at rest: "aws:kms" or "AES256", and the KMS key's ARN for aws:kms.
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BucketEncryption:
+    """A bucket's default encryption, applied to writes that ask for none."""
+
+    algorithm: str
+    kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,10 @@ class WriteOptions:
     expected_checksums: dict[str, str] = field(default_factory=dict)
     # Algorithms to compute and keep even when no value was sent (x-amz-sdk-checksum-algorithm).
     checksum_algorithms: tuple[str, ...] = ()
+    # Encrypt at rest with "aws:kms" (under ``sse_kms_key_id``, or the default key) or "AES256";
+    # None applies the bucket's default encryption, if it has one.
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
 
 
 class ObjectWriter(ABC):
@@ -135,6 +150,13 @@ class ObjectStore(ABC):
     @abstractmethod
     def delete_bucket(self, name: str) -> None:
         """Raise BucketNotEmpty unless the bucket holds no objects and no uploads."""
+
+    @abstractmethod
+    def put_bucket_encryption(self, name: str, encryption: BucketEncryption | None) -> None:
+        """Set (None: remove) the encryption applied to writes into ``name`` that ask for none."""
+
+    @abstractmethod
+    def get_bucket_encryption(self, name: str) -> BucketEncryption | None: ...
 
     # --- objects ---
 

@@ -34,8 +34,14 @@ CREATE TABLE IF NOT EXISTS objects (
     headers TEXT NOT NULL,
     checksums TEXT NOT NULL,
     file_mtime_ns INTEGER NOT NULL,
+    encryption TEXT,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bucket_encryption (
+    bucket TEXT PRIMARY KEY,
+    algorithm TEXT NOT NULL,
+    kms_key_id TEXT
+);
 CREATE TABLE IF NOT EXISTS uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL,
@@ -84,6 +90,7 @@ class IndexDatabase:
         # Every statement is idempotent, so processes opening the store at once may all run them.
         with self._borrowed() as connection:
             connection.executescript(_SCHEMA)
+            _add_missing_columns(connection)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _connect(self) -> sqlite3.Connection:
@@ -146,3 +153,17 @@ class IndexDatabase:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Bring an index written by an older opensage up to this schema (columns only ever get added)."""
+    # Under the write lock, so that two processes opening an old store add the column once.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(objects)")}
+        if "encryption" not in columns:
+            connection.execute("ALTER TABLE objects ADD COLUMN encryption TEXT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

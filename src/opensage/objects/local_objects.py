@@ -37,9 +37,11 @@ from opensage.errors import (
     InternalError,
     NoSuchBucket,
     NoSuchKey,
+    S3NotImplemented,
 )
 from opensage.objects import multipart, records
 from opensage.objects.base import (
+    BucketEncryption,
     BucketInfo,
     ListPage,
     ObjectInfo,
@@ -49,6 +51,13 @@ from opensage.objects.base import (
     PartWriter,
     UploadInfo,
     WriteOptions,
+)
+from opensage.objects.encryption import (
+    KeyRing,
+    SealedBody,
+    check_algorithm,
+    decrypting_stream,
+    encryption_context,
 )
 from opensage.objects.files import (
     TempFile,
@@ -77,7 +86,9 @@ Guard = Callable[[sqlite3.Connection], None]
 class LocalObjectStore(ObjectStore):
     """Buckets and objects under one folder; safe for several threads and processes at once."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keyring: KeyRing | None = None) -> None:
+        # Without a keyring the store reads and writes only unencrypted objects.
+        self.keyring = keyring
         self.layout = StoreLayout(Path(root).absolute())
         self.layout.create()
         self.index = IndexDatabase(self.layout.index_path)
@@ -128,6 +139,18 @@ class LocalObjectStore(ObjectStore):
             records.delete_bucket(connection, name)
             shutil.rmtree(bucket_dir, ignore_errors=True)
 
+    def put_bucket_encryption(self, name: str, encryption: BucketEncryption | None) -> None:
+        if encryption is not None:
+            check_algorithm(encryption.algorithm)
+        with self.index.write() as connection:
+            self.require_bucket(connection, name)
+            records.put_bucket_encryption(connection, name, encryption)
+
+    def get_bucket_encryption(self, name: str) -> BucketEncryption | None:
+        with self.index.read() as connection:
+            self.require_bucket(connection, name)
+            return records.get_bucket_encryption(connection, name)
+
     def require_bucket(self, connection: sqlite3.Connection, name: str) -> BucketInfo:
         info = records.get_bucket(connection, name)
         if info is None:
@@ -141,8 +164,28 @@ class LocalObjectStore(ObjectStore):
         self.head_bucket(bucket)
         # Fail before the client sends a body that could never be stored.
         check_path_free(self.layout, bucket, key)
-        sink = BodySink(self.layout.temp_dir, options or WriteOptions(), "put-")
+        options = options or WriteOptions()
+        # The data key is made (and the KMS key checked) before any of the body is received.
+        cipher = self.body_cipher(bucket, key, options)
+        sink = BodySink(self.layout.temp_dir, options, "put-", cipher)
         return LocalObjectWriter(sink, partial(self._publish_body, bucket, key))
+
+    def body_cipher(
+        self, bucket: str, key: str, options: WriteOptions
+    ) -> tuple[SealedBody, bytes, str] | None:
+        """The sealed data key, its plaintext and the object identity to encrypt a write with, if any."""
+        algorithm, key_id = options.sse, options.sse_kms_key_id
+        if algorithm is None:
+            default = self.get_bucket_encryption(bucket)
+            if default is None:
+                return None
+            algorithm, key_id = default.algorithm, default.kms_key_id
+        check_algorithm(algorithm)
+        if self.keyring is None:
+            raise S3NotImplemented("This object store was opened without keys; it cannot encrypt objects.")
+        data_key = self.keyring.new_data_key(algorithm, key_id, encryption_context(bucket, key))
+        sealed = SealedBody(algorithm, data_key.key_arn, data_key.wrapped)
+        return sealed, data_key.plaintext, f"{bucket}/{key}"
 
     def _publish_body(self, bucket: str, key: str, sink: BodySink) -> ObjectInfo:
         stat = sink.finish()
@@ -150,7 +193,7 @@ class LocalObjectStore(ObjectStore):
         record = ObjectRecord(
             bucket=bucket,
             key=key,
-            size=stat.st_size,
+            size=sink.digests.size,
             etag=sink.digests.md5_hex(),
             last_modified_ns=time.time_ns(),
             content_type=options.content_type,
@@ -158,6 +201,7 @@ class LocalObjectStore(ObjectStore):
             headers=dict(options.headers),
             checksums=sink.digests.checksums(),
             file_mtime_ns=stat.st_mtime_ns,
+            encryption=None if sink.sealed is None else sink.sealed.to_row(),
         )
         return self.commit_file(sink.temp, record).to_info()
 
@@ -220,9 +264,27 @@ class LocalObjectStore(ObjectStore):
             except (FileNotFoundError, IsADirectoryError):
                 continue
             if record.matches(os.fstat(handle.fileno())):
-                return record.to_info(), range_stream(handle, start, last, record.size)
+                return record.to_info(), self._plaintext(record, handle, start, last)
             handle.close()
         raise InternalError(f"Object {key!r} kept changing while it was being opened; retry the request.")
+
+    def _plaintext(self, record: ObjectRecord, handle: BinaryIO, start: int, last: int) -> BinaryIO:
+        sealed = record.sealed
+        if sealed is None:
+            return range_stream(handle, start, last, record.size)
+        try:
+            data_key = self.open_data_key(record.bucket, record.key, sealed)
+        except BaseException:
+            handle.close()
+            raise
+        identity = f"{record.bucket}/{record.key}"
+        return decrypting_stream(handle, data_key, identity, record.size, start, last)
+
+    def open_data_key(self, bucket: str, key: str, sealed: SealedBody) -> bytes:
+        if self.keyring is None:
+            raise S3NotImplemented("This object store was opened without keys; it cannot decrypt objects.")
+        context = encryption_context(bucket, key)
+        return self.keyring.open_data_key(sealed.algorithm, sealed.key_arn, sealed.wrapped_key, context)
 
     def delete_object(self, bucket: str, key: str) -> None:
         validate_key(key)
@@ -252,6 +314,7 @@ class LocalObjectStore(ObjectStore):
         info, stream = self.open_reader(source_bucket, source_key)
         with stream:
             if options is None:
+                # The copy is encrypted as the target bucket's default says, not as the source was.
                 options = WriteOptions(
                     content_type=info.content_type, metadata=info.metadata, headers=info.headers
                 )

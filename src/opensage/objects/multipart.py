@@ -23,6 +23,7 @@ from opensage.errors import (
 from opensage.objects import records
 from opensage.objects.base import ObjectInfo, PartInfo, PartWriter, WriteOptions
 from opensage.objects.checksums import Digests, multipart_etag, normalize_algorithms
+from opensage.objects.encryption import FrameEncryptor
 from opensage.objects.files import ABANDONED_AFTER_SECONDS, TempFile, make_directories
 from opensage.objects.keys import validate_key
 from opensage.objects.layout import is_upload_id
@@ -40,6 +41,8 @@ _COPY_CHUNK = 1 << 20
 def create_upload(store: LocalObjectStore, bucket: str, key: str, options: WriteOptions) -> str:
     validate_key(key)
     normalize_algorithms(options.checksum_algorithms)
+    # Check the encryption key now, not after gigabytes of parts; the object gets its own data key.
+    store.body_cipher(bucket, key, options)
     upload = UploadRecord(secrets.token_urlsafe(32), bucket, key, options, time.time_ns())
     with store.index.write() as connection:
         store.require_bucket(connection, bucket)
@@ -156,19 +159,26 @@ def _join_parts(
     # Full-object checksums for the algorithms asked for at creation or carried by every part.
     carried = set.intersection(*(set(part.checksums) for part in parts))
     digests = Digests([*upload.options.checksum_algorithms, *carried])
+    cipher = store.body_cipher(upload.bucket, upload.key, upload.options)
+    encryptor = None if cipher is None else FrameEncryptor(cipher[1], cipher[2], temp.write)
     for part in parts:
         with store.layout.part_path(upload.upload_id, part.part_number).open("rb") as source:
             if not part.matches(os.fstat(source.fileno())):
                 raise InvalidPart(f"Part {part.part_number} changed after it was uploaded; upload it again.")
             while chunk := source.read(_COPY_CHUNK):
                 digests.update(chunk)
-                temp.write(chunk)
+                if encryptor is None:
+                    temp.write(chunk)
+                else:
+                    encryptor.write(chunk)
+    if encryptor is not None:
+        encryptor.finish()
     stat = temp.sync()
     options = upload.options
     return ObjectRecord(
         bucket=upload.bucket,
         key=upload.key,
-        size=stat.st_size,
+        size=digests.size,
         etag=multipart_etag(bytes.fromhex(part.etag) for part in parts),
         last_modified_ns=time.time_ns(),
         content_type=options.content_type,
@@ -176,6 +186,7 @@ def _join_parts(
         headers=dict(options.headers),
         checksums=digests.checksums(),
         file_mtime_ns=stat.st_mtime_ns,
+        encryption=None if cipher is None else cipher[0].to_row(),
     )
 
 

@@ -9,10 +9,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from opensage.objects.base import BucketInfo, ObjectInfo, PartInfo, UploadInfo, WriteOptions
+from opensage.objects.base import (
+    BucketEncryption,
+    BucketInfo,
+    ObjectInfo,
+    PartInfo,
+    UploadInfo,
+    WriteOptions,
+)
+from opensage.objects.encryption import SealedBody, stored_size
 
 _OBJECT_COLUMNS = (
-    "bucket, key, size, etag, last_modified_ns, content_type, metadata, headers, checksums, file_mtime_ns"
+    "bucket, key, size, etag, last_modified_ns, content_type, metadata, headers, checksums, file_mtime_ns, "
+    "encryption"
 )
 
 
@@ -34,10 +43,20 @@ class ObjectRecord:
     headers: dict[str, str] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
     file_mtime_ns: int = 0
+    # SealedBody.to_row() of an encrypted object; its file then holds frames, not the plaintext.
+    encryption: dict[str, str] | None = None
+
+    @property
+    def sealed(self) -> SealedBody | None:
+        return None if self.encryption is None else SealedBody.from_row(self.encryption)
+
+    @property
+    def file_size(self) -> int:
+        return self.size if self.encryption is None else stored_size(self.size)
 
     def matches(self, stat: os.stat_result) -> bool:
         """Whether the file on disk is still the one this row was committed for."""
-        return stat.st_size == self.size and stat.st_mtime_ns == self.file_mtime_ns
+        return stat.st_size == self.file_size and stat.st_mtime_ns == self.file_mtime_ns
 
     def to_info(self) -> ObjectInfo:
         return ObjectInfo(
@@ -50,6 +69,8 @@ class ObjectRecord:
             metadata=dict(self.metadata),
             headers=dict(self.headers),
             checksums=dict(self.checksums),
+            sse=None if self.encryption is None else self.encryption["algorithm"],
+            sse_kms_key_id=(self.encryption or {}).get("key_arn") or None,
         )
 
     def to_json(self) -> str:
@@ -72,6 +93,7 @@ def _object_from_row(row: tuple[Any, ...]) -> ObjectRecord:
         headers=json.loads(row[7]),
         checksums=json.loads(row[8]),
         file_mtime_ns=row[9],
+        encryption=None if row[10] is None else json.loads(row[10]),
     )
 
 
@@ -97,7 +119,26 @@ def insert_bucket(connection: sqlite3.Connection, name: str, region: str, create
 
 
 def delete_bucket(connection: sqlite3.Connection, name: str) -> None:
+    connection.execute("DELETE FROM bucket_encryption WHERE bucket = ?", (name,))
     connection.execute("DELETE FROM buckets WHERE name = ?", (name,))
+
+
+def get_bucket_encryption(connection: sqlite3.Connection, name: str) -> BucketEncryption | None:
+    row = connection.execute(
+        "SELECT algorithm, kms_key_id FROM bucket_encryption WHERE bucket = ?", (name,)
+    ).fetchone()
+    return None if row is None else BucketEncryption(row[0], row[1])
+
+
+def put_bucket_encryption(
+    connection: sqlite3.Connection, name: str, encryption: BucketEncryption | None
+) -> None:
+    connection.execute("DELETE FROM bucket_encryption WHERE bucket = ?", (name,))
+    if encryption is not None:
+        connection.execute(
+            "INSERT INTO bucket_encryption (bucket, algorithm, kms_key_id) VALUES (?, ?, ?)",
+            (name, encryption.algorithm, encryption.kms_key_id),
+        )
 
 
 def bucket_has_contents(connection: sqlite3.Connection, name: str) -> bool:
@@ -120,7 +161,7 @@ def get_object(connection: sqlite3.Connection, bucket: str, key: str) -> ObjectR
 
 def put_object(connection: sqlite3.Connection, record: ObjectRecord) -> None:
     connection.execute(
-        f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO objects ({_OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             record.bucket,
             record.key,
@@ -132,6 +173,7 @@ def put_object(connection: sqlite3.Connection, record: ObjectRecord) -> None:
             json.dumps(record.headers),
             json.dumps(record.checksums),
             record.file_mtime_ns,
+            None if record.encryption is None else json.dumps(record.encryption),
         ),
     )
 

@@ -91,4 +91,6 @@ def describe_file(path: Path, bucket: str, key: str, previous: ObjectRecord | No
         last_modified_ns=final.st_mtime_ns,
         checksums=digests.checksums(),
         file_mtime_ns=final.st_mtime_ns,
+        # A file adopted from the disk is what it looks like: plaintext.
+        encryption=None,
     )

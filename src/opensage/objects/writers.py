@@ -8,27 +8,45 @@ from pathlib import Path
 
 from opensage.objects.base import ObjectInfo, ObjectWriter, PartInfo, PartWriter, WriteOptions
 from opensage.objects.checksums import Digests, expected_algorithms, verify_digests
+from opensage.objects.encryption import FrameEncryptor, SealedBody
 from opensage.objects.files import TempFile
 
 
 class BodySink:
-    """A body being received: its bytes go to a temp file, its digests are computed on the way."""
+    """A body being received: its bytes go to a temp file, its digests are computed on the way.
 
-    def __init__(self, temp_dir: Path, options: WriteOptions, prefix: str) -> None:
+    With ``cipher`` (the sealed data key, its plaintext and the object's identity) the file
+    gets the encrypted frames; digests are always those of the plaintext.
+    """
+
+    def __init__(
+        self,
+        temp_dir: Path,
+        options: WriteOptions,
+        prefix: str,
+        cipher: tuple[SealedBody, bytes, str] | None = None,
+    ) -> None:
         self.options = options
         keep = expected_algorithms(options.checksum_algorithms, options.expected_checksums)
         self.digests = Digests(keep)
         self.temp = TempFile(temp_dir, prefix)
+        self.sealed = None if cipher is None else cipher[0]
+        self._encryptor = None if cipher is None else FrameEncryptor(cipher[1], cipher[2], self.temp.write)
 
     def write(self, data: bytes) -> None:
         if self.temp.closed:
             raise RuntimeError("write() after commit() or abort()")
         self.digests.update(data)
-        self.temp.write(data)
+        if self._encryptor is None:
+            self.temp.write(data)
+        else:
+            self._encryptor.write(data)
 
     def finish(self) -> os.stat_result:
         """Verify what the client promised (BadDigest) and make the bytes durable."""
         verify_digests(self.digests, self.options.content_md5, self.options.expected_checksums)
+        if self._encryptor is not None:
+            self._encryptor.finish()
         return self.temp.sync()
 
     def abort(self) -> None:
