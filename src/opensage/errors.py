@@ -11,6 +11,7 @@ or secrets.
     │   ├── UnsupportedOperationError   UnknownOperationException 400
     │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
     │   ├── InvocationValidationError   ValidationError 400 (sagemaker-runtime)
+    │   ├── MalformedPolicyDocumentError  MalformedPolicyDocument 400
     │   ├── ArchiveError                ValidationException 400 (a user's tar that cannot be unpacked safely)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
@@ -20,7 +21,7 @@ or secrets.
     ├── ResourceInUseError              ResourceInUse 400
     ├── ConflictError                   ConflictException 409
     ├── LimitExceededError              ResourceLimitExceeded 400
-    ├── AccessDeniedError               AccessDeniedException 403
+    ├── AccessDeniedError               AccessDeniedException 400
     ├── ThrottlingError                 ThrottlingException 400
     ├── InternalError                   InternalFailure 500
     ├── ModelInvocationError            ModelError 424 (with OriginalStatusCode, OriginalMessage)
@@ -40,7 +41,8 @@ or secrets.
         ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400, IncompleteBody 400
         ├── MethodNotAllowed 405
         ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
-        └── PreconditionFailed 412, NotImplemented 501
+        ├── PreconditionFailed 412, NotImplemented 501
+        └── AccessDenied 403 (a policy does not allow the call)
 """
 
 from __future__ import annotations
@@ -140,8 +142,16 @@ class LimitExceededError(OpenSageError):
 
 
 class AccessDeniedError(OpenSageError):
+    """A policy does not allow the call (JSON services; SageMaker's common errors list it as 400)."""
+
     code = "AccessDeniedException"
-    http_status = 403
+    http_status = 400
+
+
+class MalformedPolicyDocumentError(ValidationError):
+    """An IAM-style policy that does not parse or uses what opensage cannot evaluate."""
+
+    code = "MalformedPolicyDocument"
 
 
 class ThrottlingError(OpenSageError):
@@ -324,6 +334,13 @@ class PreconditionFailed(S3Error):
 class S3NotImplemented(S3Error):
     code = "NotImplemented"
     http_status = 501
+
+
+class S3AccessDenied(S3Error):
+    """A policy does not allow the S3 call; S3's spelling of AccessDeniedException."""
+
+    code = "AccessDenied"
+    http_status = 403
 
 
 # --- inside a job -----------------------------------------------------------------------------

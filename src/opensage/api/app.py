@@ -31,6 +31,7 @@ from opensage.api.runtime import RuntimeAdapter, runtime_route
 from opensage.api.s3 import S3Adapter
 from opensage.errors import UnsupportedOperationError
 from opensage.platform import Platform
+from opensage.security.authorizer import open_authorizer
 
 _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 
@@ -43,11 +44,14 @@ def create_app(
     With ``manage_platform`` its lifespan starts the platform before the first request and
     stops it (stopping running jobs) at shutdown; ``on_ready`` runs once it serves.
     """
-    sagemaker = JsonProtocolAdapter("sagemaker", "SageMaker", sagemaker_api.build_handlers(platform))
-    logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs))
-    kms = JsonProtocolAdapter("kms", "TrentService", kms_api.build_handlers(platform.kms))
+    authorizer = open_authorizer(platform.settings, platform.repository)
+    sagemaker = JsonProtocolAdapter(
+        "sagemaker", "SageMaker", sagemaker_api.build_handlers(platform), authorizer
+    )
+    logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs), authorizer)
+    kms = JsonProtocolAdapter("kms", "TrentService", kms_api.build_handlers(platform.kms), authorizer)
     json_services = {"SageMaker": sagemaker, "Logs_20140328": logs, "TrentService": kms}
-    s3 = S3Adapter(platform.objects, platform.settings.region)
+    s3 = S3Adapter(platform.objects, platform.settings.region, authorizer)
 
     async def dispatch(request: Request) -> Response:
         if request.url.path == "/health" and request.method in ("GET", "HEAD"):
@@ -85,7 +89,7 @@ def create_app(
                 platform.stop()
 
     router = Starlette(routes=[Route("/{path:path}", dispatch, methods=_METHODS)], lifespan=lifespan)
-    runtime = RuntimeAdapter(platform.invocations, platform.async_invocations)
+    runtime = RuntimeAdapter(platform.invocations, platform.async_invocations, authorizer)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         # InvokeEndpoint skips the router: it is the one path where microseconds count.

@@ -29,6 +29,8 @@ from opensage.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
+from opensage.security.actions import json_accesses
+from opensage.security.authorizer import Authorizer
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +86,17 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 class JsonProtocolAdapter:
     """Serves one JSON 1.1 service from a table of ``operation name -> handler``."""
 
-    def __init__(self, service_name: str, target_prefix: str, handlers: Mapping[str, JsonHandler]) -> None:
+    def __init__(
+        self,
+        service_name: str,
+        target_prefix: str,
+        handlers: Mapping[str, JsonHandler],
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self.service_name = service_name
         self.target_prefix = target_prefix
         self.handlers = dict(handlers)
+        self.authorizer = authorizer
 
     @property
     def validator(self) -> RequestValidator:
@@ -103,7 +112,7 @@ class JsonProtocolAdapter:
             raw = await read_limited_body(request, MAX_BODY_BYTES)
             params = self._parse(raw)
             validated = self.validator.validate(operation, params)
-            result = await run_in_threadpool(handler, validated)
+            result = await run_in_threadpool(self._authorized_call, request, operation, handler, validated)
             return json_response(result, request_id)
         except OpenSageError as error:
             return error_response(error, request_id)
@@ -113,6 +122,16 @@ class JsonProtocolAdapter:
                 f"An internal error occurred; request id {request_id} is in the server log"
             )
             return error_response(internal, request_id)
+
+    def _authorized_call(
+        self, request: Request, operation: str, handler: JsonHandler, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The handler's answer, once the caller's policies allow the call (in the worker thread:
+        a policy cache miss reads the database)."""
+        if self.authorizer is not None:
+            accesses = json_accesses(self.authorizer.arns, self.service_name, operation, params)
+            self.authorizer.authorize(request.scope, operation, accesses)
+        return handler(params)
 
     def _operation(self, request: Request) -> str:
         target = request.headers.get("x-amz-target", "")

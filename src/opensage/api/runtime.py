@@ -25,6 +25,8 @@ from opensage.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
+from opensage.security.actions import runtime_accesses
+from opensage.security.authorizer import Authorizer
 from opensage.services.hosting.async_invocation import AsyncInvocation, AsyncInvocationService
 from opensage.services.hosting.invocation import MAX_PAYLOAD_BYTES, Invocation, InvocationService
 
@@ -34,6 +36,11 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+_OPERATIONS = {
+    "invocations": "InvokeEndpoint",
+    "async-invocations": "InvokeEndpointAsync",
+    "invocations-response-stream": "InvokeEndpointWithResponseStream",
+}
 _ROUTE = re.compile(r"^/endpoints/([^/]+)/(invocations|async-invocations|invocations-response-stream)$")
 
 
@@ -70,9 +77,15 @@ def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
 
 
 class RuntimeAdapter:
-    def __init__(self, invocations: InvocationService, asynchronous: AsyncInvocationService) -> None:
+    def __init__(
+        self,
+        invocations: InvocationService,
+        asynchronous: AsyncInvocationService,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self._invocations = invocations
         self._asynchronous = asynchronous
+        self._authorizer = authorizer
         # Request ids: unique per server run and cheap (uuid4 reads the system's random source each call).
         self._run_id = uuid.uuid4().hex[:12]
         self._sequence = itertools.count(1)
@@ -86,6 +99,11 @@ class RuntimeAdapter:
                 raise InvocationValidationError(
                     f"{scope['method']} is not allowed: the runtime API takes POST"
                 )
+            if self._authorizer is not None:
+                # On the event loop: the policies are cached, and a miss is one small read a second.
+                operation = _OPERATIONS[action]
+                accesses = runtime_accesses(self._authorizer.arns, operation, endpoint)
+                self._authorizer.authorize(scope, operation, accesses)
             if action == "invocations":
                 await self._invoke(endpoint, headers, receive, send, request_id)
             elif action == "async-invocations":

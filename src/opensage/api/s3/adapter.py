@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from opensage.api.s3.authorization import authorize_s3, key_check
 from opensage.api.s3.context import Query, S3Request, split_path
 from opensage.api.s3.responses import RequestIds, error_response
 from opensage.api.s3.routing import choose_handler
 from opensage.errors import IncompleteBody, InternalError, OpenSageError
 from opensage.objects.base import ObjectStore
+from opensage.security.authorizer import Authorizer
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +27,10 @@ class S3Adapter:
     anything unexpected a logged 500 InternalError. Every response carries S3's request ids.
     """
 
-    def __init__(self, store: ObjectStore, region: str) -> None:
+    def __init__(self, store: ObjectStore, region: str, authorizer: Authorizer | None = None) -> None:
         self.store = store
         self.region = region
+        self.authorizer = authorizer
 
     async def handle(self, request: Request) -> Response:
         ids = RequestIds.new()
@@ -52,4 +57,8 @@ class S3Adapter:
         query = Query.parse(request.scope.get("query_string", b""))
         handler = choose_handler(request.method, bucket, key, query)
         context = S3Request(request, self.store, self.region, bucket, key, query, ids)
+        if self.authorizer is not None:
+            # In a worker thread: a policy cache miss reads the database.
+            await run_in_threadpool(authorize_s3, self.authorizer, handler, context)
+            context = replace(context, key_check=key_check(self.authorizer, context))
         return await handler(context)

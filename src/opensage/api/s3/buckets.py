@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from starlette.responses import Response
 
@@ -103,7 +104,7 @@ async def delete_objects(ctx: S3Request) -> Response:
     targets = [_delete_target(element) for element in xml.children(root, "Object")]
     if not targets or len(targets) > MAX_DELETE_KEYS:
         raise MalformedXML(f"A Delete request must name between 1 and {MAX_DELETE_KEYS} objects.")
-    outcomes = await ctx.call(_delete_each, ctx.store, ctx.bucket, targets)
+    outcomes = await ctx.call(_delete_each, ctx.store, ctx.bucket, targets, ctx.key_check)
     result = xml.document("DeleteResult")
     for (key, _), error in zip(targets, outcomes, strict=True):
         if error is None and not quiet:
@@ -122,10 +123,17 @@ def _delete_target(element: xml.Element) -> tuple[str, str | None]:
 
 
 def _delete_each(
-    store: ObjectStore, bucket: str, targets: list[tuple[str, str | None]]
+    store: ObjectStore,
+    bucket: str,
+    targets: list[tuple[str, str | None]],
+    key_check: Callable[[str], OpenSageError | None] | None,
 ) -> list[OpenSageError | None]:
     outcomes: list[OpenSageError | None] = []
     for key, version in targets:
+        refusal = key_check(key) if key_check is not None else None
+        if refusal is not None:
+            outcomes.append(refusal)
+            continue
         try:
             if version not in (None, "null"):
                 raise S3NotImplemented("Object versions are not implemented; omit VersionId.")

@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from opensage.api.s3.responses import RequestIds
-from opensage.errors import InvalidArgument, InvalidRequest
+from opensage.errors import InvalidArgument, InvalidRequest, OpenSageError
 from opensage.objects.base import ObjectStore
 
 P = ParamSpec("P")
@@ -81,6 +81,8 @@ class S3Request:
     key: str
     query: Query
     ids: RequestIds
+    #: DeleteObjects asks it for each key: the refusal to report for that key, or None.
+    key_check: Callable[[str], OpenSageError | None] | None = None
 
     @property
     def headers(self) -> Headers:
