@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.support import ROLE_ARN
+from tests.support import ROLE_ARN, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 PYTORCH_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-cpu-py311"
@@ -108,7 +108,7 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 def sagemaker_sdk_session(endpoint_url: str, monkeypatch: Any, config_dir: Path, bucket: str) -> Any:
     """A SageMaker SDK v3 session set up as the README says: environment configuration only.
 
-    AWS_ENDPOINT_URL, a region and dummy credentials; telemetry turned off in the SDK's
+    AWS_ENDPOINT_URL, a region and the test server's admin key; telemetry turned off in the SDK's
     config file; ``default_bucket`` given, as the SDK would otherwise ask STS for the account.
     """
     config = config_dir / "sagemaker-config.yaml"
@@ -118,8 +118,8 @@ def sagemaker_sdk_session(endpoint_url: str, monkeypatch: Any, config_dir: Path,
     for name, value in {
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
     }.items():
         monkeypatch.setenv(name, value)

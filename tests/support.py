@@ -39,7 +39,12 @@ def make_client(service: str, endpoint_url: str, retries: int = 2) -> Any:
         region_name=REGION,
         aws_access_key_id=TEST_ACCESS_KEY_ID,
         aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": retries, "mode": "standard"}),
+        # s3v4: botocore would presign S3 URLs with the legacy SigV2, which opensage refuses.
+        config=Config(
+            s3={"addressing_style": "path"},
+            signature_version="s3v4" if service == "s3" else None,
+            retries={"max_attempts": retries, "mode": "standard"},
+        ),
     )
 
 

@@ -42,7 +42,15 @@ or secrets.
         ├── MethodNotAllowed 405
         ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
         ├── PreconditionFailed 412, NotImplemented 501
-        └── AccessDenied 403 (a policy does not allow the call)
+        ├── AccessDenied 403 (a policy does not allow the call)
+        └── XAmzContentSHA256Mismatch 400
+    AuthenticationError                 403; codes per protocol: JSON / S3 / query
+    ├── MissingAuthenticationError      MissingAuthenticationTokenException / AccessDenied
+    ├── UnknownAccessKeyError           UnrecognizedClientException / InvalidAccessKeyId
+    ├── SignatureMismatchError          InvalidSignatureException / SignatureDoesNotMatch
+    ├── SignatureExpiredError           InvalidSignatureException / RequestTimeTooSkewed
+    │   └── PresignedUrlExpiredError    InvalidSignatureException / AccessDenied
+    └── MalformedAuthorizationError     IncompleteSignatureException / AuthorizationHeaderMalformed 400
 """
 
 from __future__ import annotations
@@ -334,6 +342,63 @@ class PreconditionFailed(S3Error):
 class S3NotImplemented(S3Error):
     code = "NotImplemented"
     http_status = 501
+
+
+class XAmzContentSHA256Mismatch(S3Error):
+    """A signed payload whose bytes do not hash to the x-amz-content-sha256 it was signed with."""
+
+    code = "XAmzContentSHA256Mismatch"
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+class AuthenticationError(OpenSageError):
+    """A request that is not signed, or not signed by a key this platform knows; never processed.
+
+    Each protocol names the same failure differently: ``code`` is the JSON protocols' (sagemaker,
+    logs, runtime, kms), ``s3_code`` S3's and ``query_code`` the query protocol's (sts, iam).
+    """
+
+    code = "InvalidSignatureException"
+    s3_code = "SignatureDoesNotMatch"
+    query_code = "SignatureDoesNotMatch"
+    http_status = 403
+
+
+class MissingAuthenticationError(AuthenticationError):
+    code = "MissingAuthenticationTokenException"
+    s3_code = "AccessDenied"
+    query_code = "MissingAuthenticationToken"
+
+
+class UnknownAccessKeyError(AuthenticationError):
+    """An access key id that does not exist or is no longer active."""
+
+    code = "UnrecognizedClientException"
+    s3_code = "InvalidAccessKeyId"
+    query_code = "InvalidClientTokenId"
+
+
+class SignatureMismatchError(AuthenticationError):
+    pass
+
+
+class SignatureExpiredError(AuthenticationError):
+    """Signed too long ago (or in the future): the 15-minute skew, or a presigned URL past its expiry."""
+
+    s3_code = "RequestTimeTooSkewed"
+
+
+class PresignedUrlExpiredError(SignatureExpiredError):
+    s3_code = "AccessDenied"
+
+
+class MalformedAuthorizationError(AuthenticationError):
+    code = "IncompleteSignatureException"
+    s3_code = "AuthorizationHeaderMalformed"
+    query_code = "IncompleteSignature"
+    http_status = 400
 
 
 class S3AccessDenied(S3Error):

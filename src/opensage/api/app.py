@@ -24,6 +24,7 @@ from opensage import __version__
 from opensage.api import kms as kms_api
 from opensage.api import logs as logs_api
 from opensage.api import sagemaker as sagemaker_api
+from opensage.api.authentication import with_authentication
 from opensage.api.json_protocol import JsonProtocolAdapter, error_response
 from opensage.api.query_protocol import unimplemented_query_service
 from opensage.api.routing import signing_scope, target_prefix
@@ -100,7 +101,7 @@ def create_app(
                 return
         await router(scope, receive, send)
 
-    return app
+    return with_authentication(app, platform.settings, platform.repository)
 
 
 def _is_runtime_request(scope: Scope) -> bool:

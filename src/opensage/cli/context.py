@@ -9,17 +9,16 @@ from typing import Any
 
 import click
 
+from opensage.security.keys import Credentials, client_credentials
 from opensage.settings import Settings
-
-# opensage does not verify signatures yet; any key works, these are what `opensage env` prints.
-DEV_ACCESS_KEY_ID = "opensage"
-DEV_SECRET_ACCESS_KEY = "opensage-local"
 
 
 @dataclass
 class CliContext:
     home: str | None = None
     endpoint_override: str | None = None
+    #: The key of a server this command started itself (the demo), ahead of AWS_* variables.
+    credentials_override: Credentials | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         values = {key: value for key, value in overrides.items() if value is not None}
@@ -38,17 +37,24 @@ class CliContext:
         except (FileNotFoundError, KeyError, ValueError):
             return settings.endpoint_url
 
+    def credentials(self) -> Credentials | None:
+        """AWS_ACCESS_KEY_ID/SECRET if set, else the home's admin key (``<home>/credentials``)."""
+        if self.credentials_override is not None:
+            return self.credentials_override
+        return client_credentials(self.settings().home, os.environ)
+
     def client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
 
         settings = self.settings()
+        credentials = self.credentials()
         return boto3.client(
             service,
             endpoint_url=self.endpoint_url(),
             region_name=os.environ.get("AWS_DEFAULT_REGION", settings.region),
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", DEV_ACCESS_KEY_ID),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", DEV_SECRET_ACCESS_KEY),
+            aws_access_key_id=credentials.access_key_id if credentials else None,
+            aws_secret_access_key=credentials.secret_access_key if credentials else None,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
         )
 

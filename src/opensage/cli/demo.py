@@ -22,6 +22,7 @@ import click
 from opensage.cli.context import CliContext, get_context
 from opensage.cli.jobs import follow_job
 from opensage.embedded import EmbeddedServer, free_port
+from opensage.security.keys import CREDENTIALS_FILE, read_credentials_file
 
 BUCKET = "opensage-demo"
 PREFIX = "breast-cancer"
@@ -249,6 +250,7 @@ def demo(ctx: click.Context, rounds: int) -> None:
     click.echo(f"Starting an opensage server at {embedded.endpoint_url} (home: {settings.home})")
     with embedded:
         context.endpoint_override = embedded.endpoint_url
+        context.credentials_override = read_credentials_file(settings.home / CREDENTIALS_FILE)
         _run(context, rounds)
 
 

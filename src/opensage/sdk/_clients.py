@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-# opensage does not check credentials yet; boto3 insists on some. The same pair `opensage env` prints.
-_ACCESS_KEY_ID = "opensage"
-_SECRET_ACCESS_KEY = "opensage-local"
+from opensage.security.keys import Credentials
 
 
 class Clients:
-    def __init__(self, endpoint_url: str, region: str) -> None:
+    """``credentials`` None leaves them to boto3's own chain (environment, profiles, ~/.aws)."""
+
+    def __init__(self, endpoint_url: str, region: str, credentials: Credentials | None = None) -> None:
         self._endpoint_url = endpoint_url
         self._region = region
+        self._credentials = credentials
         self._made: dict[str, Any] = {}
         self._boto3: Any = None
 
@@ -23,8 +24,8 @@ class Clients:
                 service,
                 endpoint_url=self._endpoint_url,
                 region_name=self._region,
-                aws_access_key_id=_ACCESS_KEY_ID,
-                aws_secret_access_key=_SECRET_ACCESS_KEY,
+                aws_access_key_id=self._credentials.access_key_id if self._credentials else None,
+                aws_secret_access_key=self._credentials.secret_access_key if self._credentials else None,
                 config=_config(),
             )
         return self._made[service]

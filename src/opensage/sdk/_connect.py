@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from opensage.sdk._errors import ServerUnavailableError
 from opensage.sdk._session import DEFAULT_BUCKET, DEFAULT_ROLE, Session
+from opensage.security.keys import CREDENTIALS_FILE, client_credentials, read_credentials_file
 
 if TYPE_CHECKING:
     from opensage.settings import Settings
@@ -56,7 +58,13 @@ def connect(
     resolved = url or _recorded_server(settings) or settings.endpoint_url
     if not answers(resolved):
         raise ServerUnavailableError(resolved)
-    return Session(resolved, region=region or settings.region, bucket=bucket, role=role)
+    return Session(
+        resolved,
+        region=region or settings.region,
+        bucket=bucket,
+        role=role,
+        credentials=client_credentials(settings.home, os.environ),
+    )
 
 
 def _settings(home: str | Path | None, **values: Any) -> Settings:
@@ -107,4 +115,13 @@ def _start_local(home: str | Path | None, region: str | None, bucket: str, role:
         if temporary is not None:
             temporary.cleanup()
 
-    return Session(server.endpoint_url, region=settings.region, bucket=bucket, role=role, on_close=stop)
+    # The server just started wrote its admin key into the home; AWS_* variables may be real AWS's.
+    credentials = read_credentials_file(settings.home / CREDENTIALS_FILE)
+    return Session(
+        server.endpoint_url,
+        region=settings.region,
+        bucket=bucket,
+        role=role,
+        on_close=stop,
+        credentials=credentials,
+    )

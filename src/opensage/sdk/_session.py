@@ -28,6 +28,7 @@ from opensage.sdk._transform import TransformRun, transform_request
 
 if TYPE_CHECKING:
     from opensage.sdk._hosting import Endpoint
+    from opensage.security.keys import Credentials
 
 DEFAULT_BUCKET = "opensage-default"
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/opensage"
@@ -56,6 +57,7 @@ class Session:
         bucket: str = DEFAULT_BUCKET,
         role: str = DEFAULT_ROLE,
         on_close: Callable[[], None] | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
         self.region = region
@@ -63,7 +65,7 @@ class Session:
         self._bucket = bucket
         self._bucket_ready = False
         self._on_close = on_close
-        self._clients = Clients(self.endpoint_url, region)
+        self._clients = Clients(self.endpoint_url, region, credentials)
 
     def __repr__(self) -> str:
         return f"<opensage.Session {self.endpoint_url} region={self.region}>"

@@ -1,0 +1,235 @@
+"""Access keys: AKIA-style ids and 40-character secrets, stored with the secret sealed.
+
+Keys are documents of kind ``access-key`` in the generic resource table; the secret is
+sealed under the home's master key with the key id as context, so the database alone does
+not give away any secret. The first start of a home creates user ``admin``'s key and writes
+it to ``<home>/credentials`` (0600, the INI layout of ``~/.aws/credentials``, profile
+``opensage``), where ``opensage env`` and the SDK find it.
+
+Verification asks ``lookup`` on every request; unsealed secrets are cached for about a
+second and then re-read, so a key revoked by ``opensage keys revoke`` in another process
+stops working within that second.
+"""
+
+from __future__ import annotations
+
+import base64
+import configparser
+import enum
+import os
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from opensage.clock import utcnow
+from opensage.errors import NotFoundError, ValidationError
+from opensage.security.principal import Principal
+from opensage.security.sealing import Sealer
+from opensage.services.documents import Documents, Stamp
+from opensage.store import ListQuery, ResourceRepository
+
+ACCESS_KEY_KIND = "access-key"
+ADMIN_USER = "admin"
+CREDENTIALS_FILE = "credentials"
+CREDENTIALS_PROFILE = "opensage"
+# How long a looked-up key is trusted before its status is read again (revocation delay).
+_CACHE_SECONDS = 1.0
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+class KeyStatus(enum.StrEnum):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+@dataclass
+class AccessKey:
+    """The stored document of one key: never holds the secret in clear."""
+
+    access_key_id: str
+    user: str
+    status: KeyStatus
+    create_date: datetime
+    sealed_secret: str
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """A key as verification needs it: its secret and who signs with it."""
+
+    secret_access_key: str
+    principal: Principal
+
+
+def _stamp(key: AccessKey) -> Stamp:
+    return Stamp(
+        name=key.access_key_id,
+        arn=key.access_key_id,
+        status=key.status.value,
+        creation_time=key.create_date,
+        last_modified_time=key.create_date,
+    )
+
+
+def new_access_key_id() -> str:
+    return "AKIA" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
+
+
+def new_secret_access_key() -> str:
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+
+
+def user_arn(account_id: str, user: str) -> str:
+    return f"arn:aws:iam::{account_id}:user/{user}"
+
+
+class AccessKeys:
+    """The access keys of one home."""
+
+    def __init__(
+        self,
+        repository: ResourceRepository,
+        sealer: Sealer,
+        account_id: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.documents: Documents[AccessKey] = Documents(repository, ACCESS_KEY_KIND, AccessKey, _stamp)
+        self._sealer = sealer
+        self._account_id = account_id
+        self._clock = clock
+        self._cache: dict[str, tuple[float, KnownKey]] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self, user: str = ADMIN_USER, access_key_id: str | None = None, secret: str | None = None
+    ) -> Credentials:
+        """A new active key for ``user``; ``access_key_id``/``secret`` pin it (seeded admin keys)."""
+        key_id = access_key_id or new_access_key_id()
+        secret = secret or new_secret_access_key()
+        _check_key(key_id, secret)
+        if not user or len(user) > 64 or not all(c.isalnum() or c in "+=,.@_-" for c in user):
+            raise ValidationError(f"{user!r} is not a valid user name (1-64 letters, digits and +=,.@_-)")
+        sealed = base64.b64encode(self._sealer.seal(secret.encode(), key_id)).decode("ascii")
+        self.documents.create(AccessKey(key_id, user, KeyStatus.ACTIVE, self._clock(), sealed))
+        return Credentials(key_id, secret)
+
+    def list(self) -> list[AccessKey]:
+        found: list[AccessKey] = []
+        token: str | None = None
+        while True:
+            page, token = self.documents.page(ListQuery(max_results=100, next_token=token))
+            found.extend(page)
+            if token is None:
+                return found
+
+    def revoke(self, access_key_id: str) -> AccessKey:
+        """Make the key Inactive: every request signed with it is refused from now on."""
+        if self.documents.get(access_key_id) is None:
+            raise NotFoundError(f"The access key {access_key_id} does not exist")
+
+        def deactivate(key: AccessKey) -> None:
+            key.status = KeyStatus.INACTIVE
+
+        revoked = self.documents.update(access_key_id, deactivate)
+        with self._lock:
+            self._cache.pop(access_key_id, None)
+        return revoked
+
+    def lookup(self, access_key_id: str) -> KnownKey | None:
+        """The active key with this id, or None (unknown or revoked)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(access_key_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        key = self.documents.get(access_key_id)
+        if key is None or key.status is not KeyStatus.ACTIVE:
+            with self._lock:
+                self._cache.pop(access_key_id, None)
+            return None
+        known = cached[1] if cached is not None else self._unseal(key)
+        with self._lock:
+            self._cache[access_key_id] = (now + _CACHE_SECONDS, known)
+        return known
+
+    def admin_exists(self) -> bool:
+        return any(key.user == ADMIN_USER for key in self.list())
+
+    def ensure_admin(
+        self, home: Path, access_key_id: str | None = None, secret: str | None = None
+    ) -> Credentials | None:
+        """On a home's first start: the admin key (pinned if given), written to ``<home>/credentials``."""
+        if self.admin_exists():
+            return None
+        credentials = self.create(ADMIN_USER, access_key_id, secret)
+        write_credentials_file(home / CREDENTIALS_FILE, credentials)
+        return credentials
+
+    def _unseal(self, key: AccessKey) -> KnownKey:
+        secret = self._sealer.open(base64.b64decode(key.sealed_secret), key.access_key_id).decode()
+        principal = Principal(key.access_key_id, key.user, user_arn(self._account_id, key.user))
+        return KnownKey(secret, principal)
+
+
+def _check_key(access_key_id: str, secret: str) -> None:
+    if not 16 <= len(access_key_id) <= 128 or not access_key_id.isalnum():
+        raise ValidationError("An access key id is 16 to 128 letters and digits (opensage makes 20: AKIA...)")
+    if len(secret) < 16 or any(c.isspace() for c in secret):
+        raise ValidationError("A secret access key is at least 16 characters without spaces")
+
+
+def write_credentials_file(path: Path, credentials: Credentials) -> None:
+    """``path`` as an AWS credentials file with profile ``opensage``, 0600 from its first byte."""
+    parser = configparser.ConfigParser()
+    parser[CREDENTIALS_PROFILE] = {
+        "aws_access_key_id": credentials.access_key_id,
+        "aws_secret_access_key": credentials.secret_access_key,
+    }
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        parser.write(out)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
+
+
+def read_credentials_file(path: Path) -> Credentials | None:
+    """The ``opensage`` profile of a credentials file, or None if there is none."""
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text())
+    except (FileNotFoundError, configparser.Error):
+        return None
+    if not parser.has_section(CREDENTIALS_PROFILE):
+        return None
+    section = parser[CREDENTIALS_PROFILE]
+    key_id, secret = section.get("aws_access_key_id"), section.get("aws_secret_access_key")
+    return Credentials(key_id, secret) if key_id and secret else None
+
+
+def open_access_keys(repository: ResourceRepository, home: Path, account_id: str) -> AccessKeys:
+    return AccessKeys(repository, Sealer(home / "secrets"), account_id)
+
+
+def client_credentials(home: Path, environ: Mapping[str, str]) -> Credentials | None:
+    """The key a client of this home signs with: AWS_ACCESS_KEY_ID/SECRET, else ``<home>/credentials``.
+
+    None means neither is there; boto3's own chain (profiles, ~/.aws) is then the last resort.
+    """
+    key_id, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    if key_id and secret:
+        return Credentials(key_id, secret)
+    return read_credentials_file(home / CREDENTIALS_FILE)
