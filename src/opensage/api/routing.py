@@ -29,5 +29,11 @@ def signing_scope(request: Request) -> tuple[str, str] | None:
 
 
 def target_prefix(request: Request) -> str | None:
+    """The service part of ``X-Amz-Target``: ``SageMaker`` of ``SageMaker.ListModels``, and
+    ``CloudTrail_20131101`` of the full prefix boto3 sends for some services
+    (``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents``)."""
     target = request.headers.get("x-amz-target")
-    return target.split(".", 1)[0] if target else None
+    if not target:
+        return None
+    prefix = target.rpartition(".")[0]
+    return prefix.rsplit(".", 1)[-1] if prefix else target

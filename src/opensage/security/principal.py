@@ -9,6 +9,7 @@ the result code. Nothing here holds a payload or a secret.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,11 +47,11 @@ class CallRecord:
     error_code: str | None = None
 
 
-def principal_of(scope: dict[str, Any]) -> Principal | None:
+def principal_of(scope: Mapping[str, Any]) -> Principal | None:
     found = scope.get(PRINCIPAL_SCOPE_KEY)
     return found if isinstance(found, Principal) else None
 
 
-def call_of(scope: dict[str, Any]) -> CallRecord | None:
+def call_of(scope: Mapping[str, Any]) -> CallRecord | None:
     found = scope.get(CALL_SCOPE_KEY)
     return found if isinstance(found, CallRecord) else None
