@@ -18,6 +18,7 @@ from opensage.errors import ConflictError
 from opensage.executor import open_executor
 from opensage.logstore import open_log_store
 from opensage.objects import open_object_store
+from opensage.security.audit import AuditTrailWriter
 from opensage.services.hosting.async_invocation import AsyncInvocationService
 from opensage.services.hosting.capture import CaptureWriter
 from opensage.services.hosting.config_service import EndpointConfigService
@@ -72,6 +73,7 @@ class Platform:
         # Objects written with SSE-KMS or SSE-S3 get their data keys from the KMS keys.
         self.objects = open_object_store(settings.resolved_objects_url, self.kms.keyring())
         self.log_store = open_log_store(settings.logs_dir)
+        self.audit = AuditTrailWriter(settings.audit_dir)
         self.executor = open_executor(settings.executor)
         self.training = TrainingService(settings, self.repository, self.executor, utcnow)
         self.tags = TagService(self.repository)
@@ -131,6 +133,8 @@ class Platform:
                 wait.result()
         self.endpoints.shutdown()
         self.capture.close()
+        # Every call answered before shutdown is on disk before the server exits.
+        self.audit.close()
         self.executor.close()
         self.objects.close()
         if self._database_claim is not None:

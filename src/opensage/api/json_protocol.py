@@ -31,6 +31,7 @@ from opensage.errors import (
 )
 from opensage.security.actions import json_accesses
 from opensage.security.authorizer import Authorizer
+from opensage.security.principal import CallRecord, call_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ def json_response(body: Mapping[str, Any], request_id: str, status: int = 200) -
     )
 
 
-def error_response(error: OpenSageError, request_id: str) -> Response:
+def error_response(error: OpenSageError, request_id: str, call: CallRecord | None = None) -> Response:
+    if call is not None:
+        call.error_code = error.code
     body = {"__type": error.code, "message": error.message}
     return json_response(body, request_id, status=error.http_status)
 
@@ -103,7 +106,9 @@ class JsonProtocolAdapter:
         return validator_for(self.service_name)
 
     async def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
+        call = call_of(request.scope)
+        # The id the client sees is the one the audit trail records.
+        request_id = call.request_id if call is not None else str(uuid.uuid4())
         try:
             operation = self._operation(request)
             handler = self.handlers.get(operation)
@@ -115,13 +120,13 @@ class JsonProtocolAdapter:
             result = await run_in_threadpool(self._authorized_call, request, operation, handler, validated)
             return json_response(result, request_id)
         except OpenSageError as error:
-            return error_response(error, request_id)
+            return error_response(error, request_id, call)
         except Exception:
             logger.exception("%s request %s failed", self.service_name, request_id)
             internal = InternalError(
                 f"An internal error occurred; request id {request_id} is in the server log"
             )
-            return error_response(internal, request_id)
+            return error_response(internal, request_id, call)
 
     def _authorized_call(
         self, request: Request, operation: str, handler: JsonHandler, params: dict[str, Any]
@@ -135,8 +140,9 @@ class JsonProtocolAdapter:
 
     def _operation(self, request: Request) -> str:
         target = request.headers.get("x-amz-target", "")
-        prefix, _, operation = target.partition(".")
-        if prefix != self.target_prefix or not operation:
+        # boto3 may send the model's full prefix (com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101).
+        prefix, _, operation = target.rpartition(".")
+        if prefix.rsplit(".", 1)[-1] != self.target_prefix or not operation:
             raise ValidationError(f"X-Amz-Target must look like {self.target_prefix}.<Operation>")
         return operation
 
