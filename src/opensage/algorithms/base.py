@@ -93,6 +93,8 @@ class BuiltinAlgorithm(ABC):
     repositories: tuple[str, ...]
     #: Whether InstanceCount > 1 really trains across hosts.
     supports_distributed: bool = False
+    #: Whether its channels may use Pipe input mode (read through ``<channel>_<epoch>`` FIFOs).
+    supports_pipe: bool = False
 
     @abstractmethod
     def metric_definitions(self) -> list[MetricDefinition]:

@@ -219,6 +219,31 @@ class ListOf(Kind):
 
 
 @dataclass(frozen=True)
+class ChoiceList(Kind):
+    """A list of names from ``choices``, as JSON (``["msd", "ssd"]``, what the SDK sends) or bare (``[msd,ssd]``)."""
+
+    choices: tuple[str, ...]
+
+    def parse(self, text: str) -> list[str]:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            inner = text[1:-1] if text[:1] + text[-1:] == "[]" else text
+            value = [item.strip().strip("'\"") for item in inner.split(",")]
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+            raise InvalidValue(f"value {text!r} is not {self.describe()}")
+        for item in value:
+            if item not in self.choices:
+                raise InvalidValue(
+                    f"value {text!r} holds {item!r}, which is not one of: {', '.join(self.choices)}"
+                )
+        return value
+
+    def describe(self) -> str:
+        return "a list drawn from " + ", ".join(self.choices) + ' such as ["' + self.choices[0] + '"]'
+
+
+@dataclass(frozen=True)
 class NestedIntegerLists(Kind):
     """A JSON list of lists of integers, such as ``[[0, 1], [2, 3, 4]]``."""
 

@@ -195,7 +195,10 @@ class TrainingJobRunner:
                 files = stage_channel(
                     self.store,
                     channel,
-                    layout.channel_dir(channel.name),
+                    # Pipe mode: the host's feeder streams these files into <channel>_<epoch> FIFOs.
+                    layout.pipe_source(channel.name)
+                    if channel.input_mode == "Pipe"
+                    else layout.channel_dir(channel.name),
                     index,
                     count,
                     lambda: not self._stopping(),

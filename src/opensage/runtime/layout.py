@@ -55,6 +55,14 @@ class HostLayout:
     def channel_dir(self, name: str) -> Path:
         return self.data_dir / name
 
+    @property
+    def pipe_source_dir(self) -> Path:
+        """Where a Pipe-mode channel's files wait to be fed into its FIFOs (the algorithm never looks here)."""
+        return self.root / "pipe-sources"
+
+    def pipe_source(self, name: str) -> Path:
+        return self.pipe_source_dir / name
+
     def create(self) -> None:
         for folder in (
             self.config_dir,

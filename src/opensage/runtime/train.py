@@ -72,12 +72,26 @@ def _keep_scikit_learn_out() -> None:
     sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
 
 
+def _feed_pipes(layout: HostLayout, env: TrainingEnvironment) -> None:
+    """Start streaming each Pipe-mode channel into its FIFOs before the algorithm opens them."""
+    from opensage.runtime.pipes import start_feeders
+
+    piped = {
+        name: layout.pipe_source(name)
+        for name, channel in env.channels.items()
+        if channel.input_mode == "Pipe"
+    }
+    if piped:
+        start_feeders(piped, layout.data_dir)
+
+
 def run(layout: HostLayout, algorithm_name: str) -> int:
     from opensage.algorithms.registry import load_algorithm
 
     try:
         env = training_environment(layout)
         algorithm = load_algorithm(algorithm_name)
+        _feed_pipes(layout, env)
         algorithm.train(env)
     except AlgorithmClientError as error:
         print(f"ClientError: {error}", file=sys.stderr, flush=True)

@@ -125,3 +125,21 @@ def test_instance_counts_are_bounded() -> None:
     with pytest.raises(LimitExceededError, match="limit of 8 hosts"):
         check_spec(spec(resources=ResourceSpec(instance_count=9)), XGB, 8)
     check_spec(spec(resources=ResourceSpec(instance_count=2)), XGB, 8)
+
+
+@pytest.mark.parametrize(
+    ("repository", "name"),
+    [
+        ("linear-learner", "linear-learner"),
+        ("kmeans", "kmeans"),
+        ("knn", "knn"),
+        ("randomcutforest", "randomcutforest"),
+        ("factorization-machines", "factorization-machines"),
+    ],
+)
+def test_recognised_algorithms_not_written_yet_are_refused_by_name(repository: str, name: str) -> None:
+    image = f"382416733822.dkr.ecr.ap-southeast-2.amazonaws.com/{repository}:1"
+    with pytest.raises(ValidationError, match=f"{name} is recognised but not implemented"):
+        resolve_program(spec(algorithm=AlgorithmSpec("File", training_image=image)))
+    with pytest.raises(ValidationError, match=f"{name} is recognised but not implemented"):
+        resolve_program(spec(algorithm=AlgorithmSpec("File", algorithm_name=name)))

@@ -12,7 +12,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from opensage.algorithms.base import ServingAlgorithm
-from opensage.algorithms.registry import algorithm_names, load_algorithm, resolve_training_image
+from opensage.algorithms.registry import (
+    algorithm_names,
+    load_algorithm,
+    not_implemented_message,
+    planned_image,
+    resolve_training_image,
+)
 from opensage.errors import (
     AlreadyExistsError,
     NoSuchBucket,
@@ -93,6 +99,9 @@ class ModelService:
             )
         if not container.image:
             raise ValidationError("Each container needs an Image")
+        planned = planned_image(container.image)
+        if planned is not None:
+            raise ValidationError(not_implemented_message(planned))
         algorithm = resolve_training_image(container.image)
         framework = resolve_framework_image(container.image)
         if framework is not None and (algorithm is None or PROGRAM_ENV in container.environment):

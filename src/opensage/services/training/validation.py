@@ -12,7 +12,14 @@ import json
 import re
 from dataclasses import dataclass
 
-from opensage.algorithms.registry import algorithm_names, load_algorithm, resolve_training_image
+from opensage.algorithms.registry import (
+    algorithm_names,
+    load_algorithm,
+    not_implemented_message,
+    planned_algorithm_names,
+    planned_image,
+    resolve_training_image,
+)
 from opensage.errors import LimitExceededError, UnsupportedOperationError, ValidationError
 from opensage.naming import parse_s3_uri
 from opensage.runtime.frameworks import Framework, missing_framework, resolve_framework_image
@@ -58,6 +65,8 @@ def resolve_program(spec: TrainingJobSpec) -> Program:
     if algorithm.algorithm_name:
         if algorithm.algorithm_name in algorithm_names():
             return Program("builtin", algorithm.algorithm_name)
+        if algorithm.algorithm_name in planned_algorithm_names():
+            raise ValidationError(not_implemented_message(algorithm.algorithm_name))
         raise ValidationError(
             f"AlgorithmName '{algorithm.algorithm_name}' is not known; opensage accepts the built-in names "
             f"{', '.join(algorithm_names())} or a TrainingImage URI"
@@ -66,6 +75,9 @@ def resolve_program(spec: TrainingJobSpec) -> Program:
     if not image:
         raise ValidationError("AlgorithmSpecification must name a TrainingImage or an AlgorithmName")
     builtin = resolve_training_image(image)
+    planned = planned_image(image)
+    if planned is not None:
+        raise ValidationError(not_implemented_message(planned))
     framework = resolve_framework_image(image)
     program = spec.hyperparameters.get("sagemaker_program")
     user_code = program is not None or bool(algorithm.container_entrypoint)
@@ -96,7 +108,7 @@ def check_spec(spec: TrainingJobSpec, program: Program, max_hosts: int) -> None:
     algorithm = spec.algorithm
     if algorithm.container_arguments and not algorithm.container_entrypoint:
         raise ValidationError("ContainerArguments need a ContainerEntrypoint to pass them to")
-    _check_channels(spec)
+    _check_channels(spec, program)
     parse_s3_uri(spec.output.s3_output_path, "OutputDataConfig.S3OutputPath")
     if spec.checkpoint is not None:
         parse_s3_uri(spec.checkpoint.s3_uri, "CheckpointConfig.S3Uri")
@@ -127,17 +139,24 @@ def check_spec(spec: TrainingJobSpec, program: Program, max_hosts: int) -> None:
         )
 
 
-def _check_channels(spec: TrainingJobSpec) -> None:
+def _pipe_supported(program: Program) -> bool:
+    """Pipe mode is fed by the built-in algorithms' job host, for algorithms that document it."""
+    if program.mode != "builtin":
+        return False
+    return load_algorithm(program.algorithm).supports_pipe
+
+
+def _check_channels(spec: TrainingJobSpec, program: Program) -> None:
     seen: set[str] = set()
     for channel in spec.channels:
         if channel.name in seen:
             raise ValidationError(f"Channel names must be unique; '{channel.name}' appears more than once")
         seen.add(channel.name)
         mode = channel.input_mode or spec.algorithm.training_input_mode
-        if mode == "Pipe":
+        if mode == "Pipe" and not _pipe_supported(program):
             raise UnsupportedOperationError(
-                f"Channel '{channel.name}': Pipe input mode is not supported by opensage yet; "
-                "use File or FastFile"
+                f"Channel '{channel.name}': Pipe input mode is not supported by opensage for "
+                f"{'this algorithm' if program.mode == 'builtin' else 'your own code'} yet; use File or FastFile"
             )
         source = channel.data_source
         if source.s3_data_type not in ("S3Prefix", "ManifestFile"):
