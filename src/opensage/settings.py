@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     serverless_idle_seconds: float = 300.0
     # ...and how many models a multi-model instance keeps loaded before evicting the least recent.
     multi_model_max_loaded: int = 8
+    # Requests served at once; more are answered ThrottlingException / S3 SlowDown (which
+    # botocore retries) instead of queueing without bound. 0 turns the limit off.
+    max_concurrent_requests: int = Field(default=256, ge=0)
     # The admin access key a new home starts with; when unset, one is generated. Used only
     # while the home has no admin key yet (CI, containers and tests pin known credentials).
     admin_access_key_id: str | None = None

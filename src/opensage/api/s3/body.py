@@ -12,7 +12,14 @@ from starlette.requests import Request
 
 from opensage.api.s3.chunked import AwsChunkedDecoder
 from opensage.api.s3.headers import checksum_header, is_aws_chunked, sent_checksums, supported_algorithm
-from opensage.errors import BadDigest, IncompleteBody, InvalidArgument, InvalidRequest, S3NotImplemented
+from opensage.errors import (
+    BadDigest,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidRequest,
+    MaxMessageLengthExceeded,
+    S3NotImplemented,
+)
 from opensage.objects.checksums import Digests, Hasher, decode_checksum, new_hasher, verify_digests
 
 CHUNK_SIZE = 1 << 20
@@ -85,7 +92,7 @@ class RequestBody:
         async for chunk in self.chunks():
             received += len(chunk)
             if received > limit:
-                raise InvalidRequest(
+                raise MaxMessageLengthExceeded(
                     f"The request body is larger than the {limit} bytes this operation accepts."
                 )
             digests.update(chunk)
