@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from opensage.errors import InvalidArgument, S3NotImplemented
 from opensage.objects.base import CHECKSUM_ALGORITHMS, ObjectInfo, WriteOptions
 from opensage.objects.checksums import decode_checksum, decode_content_md5, normalize_algorithms
+from opensage.objects.encryption import SSE_KMS, check_algorithm
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 META_PREFIX = "x-amz-meta-"
@@ -27,6 +28,8 @@ RESPONSE_OVERRIDES = {
     "response-content-encoding": "content-encoding",
 }
 _CHECKSUM_PREFIX = "x-amz-checksum-"
+SSE_HEADER = "x-amz-server-side-encryption"
+KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 _NOT_CHECKSUMS = {"x-amz-checksum-algorithm", "x-amz-checksum-mode", "x-amz-checksum-type"}
 
 
@@ -76,6 +79,7 @@ def write_options(
     if content_md5 is not None:
         decode_content_md5(content_md5)
     expected = sent_checksums(headers) if verify_body else {}
+    sse, kms_key_id = requested_encryption(headers)
     return WriteOptions(
         content_type=headers.get("content-type") or DEFAULT_CONTENT_TYPE,
         metadata=user_metadata(headers),
@@ -83,7 +87,39 @@ def write_options(
         content_md5=content_md5,
         expected_checksums=expected,
         checksum_algorithms=requested_algorithms(headers, [*expected, *trailer_algorithms]),
+        sse=sse,
+        sse_kms_key_id=kms_key_id,
     )
+
+
+SSE_HEADER = "x-amz-server-side-encryption"
+KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def requested_encryption(headers: Headers) -> tuple[str | None, str | None]:
+    """(algorithm, KMS key id) a write asks for; (None, None) leaves it to the bucket's default."""
+    algorithm = headers.get(SSE_HEADER)
+    key_id = headers.get(KMS_KEY_HEADER) or None
+    if algorithm is None:
+        if key_id is not None:
+            raise InvalidArgument(
+                f"{KMS_KEY_HEADER} is only valid with {SSE_HEADER}: {SSE_KMS}; send that header too."
+            )
+        return None, None
+    check_algorithm(algorithm)
+    if key_id is not None and algorithm != SSE_KMS:
+        raise InvalidArgument(f"A KMS key id may only be given with {SSE_HEADER}: {SSE_KMS}.")
+    return algorithm, key_id
+
+
+def encryption_headers(info: ObjectInfo) -> dict[str, str]:
+    """What PUT, GET, HEAD, copy and multipart completion answer about an object's encryption."""
+    if info.sse is None:
+        return {}
+    found = {SSE_HEADER: info.sse}
+    if info.sse_kms_key_id:
+        found[KMS_KEY_HEADER] = info.sse_kms_key_id
+    return found
 
 
 def user_metadata(headers: Headers) -> dict[str, str]:
@@ -161,4 +197,5 @@ def object_headers(info: ObjectInfo, with_checksums: bool) -> dict[str, str]:
     result.update({META_PREFIX + name: header_value(value) for name, value in info.metadata.items()})
     if with_checksums:
         result.update(checksum_headers(info))
+    result.update(encryption_headers(info))
     return result

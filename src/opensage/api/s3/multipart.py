@@ -9,7 +9,13 @@ from opensage.api.s3.body import RequestBody
 from opensage.api.s3.buckets import add_owner
 from opensage.api.s3.conditions import parse_range, require_source_conditions
 from opensage.api.s3.context import S3Request
-from opensage.api.s3.headers import checksum_header, quoted_etag, write_options
+from opensage.api.s3.headers import (
+    SSE_HEADER,
+    checksum_header,
+    encryption_headers,
+    quoted_etag,
+    write_options,
+)
 from opensage.api.s3.listing import encoder_for
 from opensage.api.s3.objects import copy_source, reject_unsupported_write_headers, write_body
 from opensage.api.s3.responses import empty_response, xml_response
@@ -42,6 +48,8 @@ async def create_multipart_upload(ctx: S3Request) -> Response:
     if options.checksum_algorithms:
         headers["x-amz-checksum-algorithm"] = options.checksum_algorithms[0]
         headers["x-amz-checksum-type"] = "FULL_OBJECT"
+    if options.sse is not None:
+        headers[SSE_HEADER] = options.sse
     return xml_response(root, headers=headers)
 
 
@@ -111,7 +119,7 @@ async def complete_multipart_upload(ctx: S3Request) -> Response:
         xml.add(result, f"Checksum{algorithm}", value)
     if info.checksums:
         xml.add(result, "ChecksumType", "FULL_OBJECT")
-    return xml_response(result)
+    return xml_response(result, headers=encryption_headers(info))
 
 
 def _part_entry(element: xml.Element) -> tuple[int, str]:

@@ -15,11 +15,14 @@ from opensage.api.s3.conditions import evaluate, parse_range, require_source_con
 from opensage.api.s3.context import S3Request
 from opensage.api.s3.headers import (
     RESPONSE_OVERRIDES,
+    SSE_HEADER,
     checksum_headers,
+    encryption_headers,
     http_date,
     object_headers,
     quoted_etag,
     requested_algorithms,
+    requested_encryption,
     write_options,
 )
 from opensage.api.s3.responses import empty_response, xml_response
@@ -56,7 +59,8 @@ async def put_object(ctx: S3Request) -> Response:
     # Opening the writer checks bucket, key and path before the body is read (Expect: 100-continue).
     writer = await ctx.call(ctx.store.open_writer, ctx.bucket, ctx.key, options)
     info = await write_body(ctx, body, writer)
-    return empty_response(headers={"etag": quoted_etag(info.etag), **checksum_headers(info)})
+    headers = {"etag": quoted_etag(info.etag), **checksum_headers(info), **encryption_headers(info)}
+    return empty_response(headers=headers)
 
 
 class BodyWriter(Protocol[Committed]):
@@ -185,15 +189,19 @@ async def copy_object(ctx: S3Request) -> Response:
     options: WriteOptions | None = None
     if directive == "REPLACE":
         options = write_options(ctx.headers, verify_body=False)
-    elif requested_algorithms(ctx.headers):
+    elif requested_algorithms(ctx.headers) or SSE_HEADER in ctx.headers:
+        # The copy is encrypted as this request (or else the target bucket's default) says.
+        sse, kms_key_id = requested_encryption(ctx.headers)
         options = WriteOptions(
             content_type=source.content_type,
             metadata=source.metadata,
             headers=source.headers,
             checksum_algorithms=requested_algorithms(ctx.headers),
+            sse=sse,
+            sse_kms_key_id=kms_key_id,
         )
     info = await ctx.call(ctx.store.copy_object, source_bucket, source_key, ctx.bucket, ctx.key, options)
     root = xml.document("CopyObjectResult")
     xml.add(root, "ETag", quoted_etag(info.etag))
     xml.add(root, "LastModified", xml.iso_timestamp(info.last_modified))
-    return xml_response(root, headers=checksum_headers(info))
+    return xml_response(root, headers={**checksum_headers(info), **encryption_headers(info)})

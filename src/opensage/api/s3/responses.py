@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from opensage.api.s3 import xml
-from opensage.errors import InternalError, OpenSageError
+from opensage.errors import InternalError, KmsError, OpenSageError
 
 XML_CONTENT_TYPE = "application/xml"
 
@@ -22,8 +22,10 @@ class RequestIds:
     host_id: str
 
     @classmethod
-    def new(cls) -> RequestIds:
-        return cls(secrets.token_hex(8).upper(), base64.b64encode(secrets.token_bytes(48)).decode("ascii"))
+    def new(cls, request_id: str | None = None) -> RequestIds:
+        """Fresh ids; ``request_id`` when the request already has one (the audit trail's)."""
+        host_id = base64.b64encode(secrets.token_bytes(48)).decode("ascii")
+        return cls(request_id or secrets.token_hex(8).upper(), host_id)
 
     def apply(self, response: Response) -> Response:
         response.headers["x-amz-request-id"] = self.request_id
@@ -43,7 +45,10 @@ def empty_response(status_code: int = 200, headers: dict[str, str] | None = None
 
 def error_code(error: OpenSageError) -> str:
     # errors.InternalError carries the JSON protocols' code; S3 calls the same thing InternalError.
-    return "InternalError" if isinstance(error, InternalError) else error.code
+    if isinstance(error, InternalError):
+        return "InternalError"
+    # A KMS key that cannot be used: S3 reports KMS's code with a "KMS." prefix.
+    return f"KMS.{error.code}" if isinstance(error, KmsError) else error.code
 
 
 def error_response(error: OpenSageError, resource: str, ids: RequestIds, is_head: bool) -> Response:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 
-from opensage.api.s3 import buckets, listing, multipart, objects
+from opensage.api.s3 import buckets, encryption, listing, multipart, objects
 from opensage.api.s3.context import Query, S3Request
 from opensage.errors import InvalidArgument, MethodNotAllowed, S3NotImplemented
 
@@ -21,7 +21,6 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
         "analytics",
         "attributes",
         "cors",
-        "encryption",
         "intelligent-tiering",
         "inventory",
         "legal-hold",
@@ -50,7 +49,9 @@ UNSUPPORTED_SUBRESOURCES = frozenset(
         "website",
     }
 )
-_SUPPORTED_SUBRESOURCES = frozenset({"delete", "list-type", "location", "partNumber", "uploadId", "uploads"})
+_SUPPORTED_SUBRESOURCES = frozenset(
+    {"delete", "encryption", "list-type", "location", "partNumber", "uploadId", "uploads"}
+)
 
 
 async def _put_or_copy(ctx: S3Request) -> Response:
@@ -69,6 +70,9 @@ _ROUTES: dict[tuple[str, str, frozenset[str]], Handler] = {
     ("bucket", "PUT", frozenset()): buckets.create_bucket,
     ("bucket", "HEAD", frozenset()): buckets.head_bucket,
     ("bucket", "DELETE", frozenset()): buckets.delete_bucket,
+    ("bucket", "PUT", frozenset({"encryption"})): encryption.put_bucket_encryption,
+    ("bucket", "GET", frozenset({"encryption"})): encryption.get_bucket_encryption,
+    ("bucket", "DELETE", frozenset({"encryption"})): encryption.delete_bucket_encryption,
     ("bucket", "POST", frozenset({"delete"})): buckets.delete_objects,
     ("object", "GET", frozenset({"uploadId"})): multipart.list_parts,
     ("object", "GET", frozenset()): objects.get_object,
