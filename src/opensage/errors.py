@@ -11,9 +11,9 @@ or secrets.
     │   ├── UnsupportedOperationError   UnknownOperationException 400
     │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
     │   ├── InvocationValidationError   ValidationError 400 (sagemaker-runtime)
-    │   ├── InvalidLookupAttributesError, InvalidTimeRangeError, InvalidNextTokenError  (CloudTrail's codes)
     │   ├── MalformedPolicyDocumentError  MalformedPolicyDocument 400
     │   ├── ArchiveError                ValidationException 400 (a user's tar that cannot be unpacked safely)
+    │   ├── RequestTooLargeError        ValidationException 413 (a body over the API's limit)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
     │   └── LogResourceNotFoundError    ResourceNotFoundException 400
@@ -40,6 +40,7 @@ or secrets.
         ├── InvalidBucketName 400, InvalidArgument 400, InvalidRequest 400, InvalidRange 416
         ├── BadDigest 400, InvalidDigest 400, InvalidPart 400, InvalidPartOrder 400
         ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400, IncompleteBody 400
+        ├── EntityTooLarge 400, MaxMessageLengthExceeded 400, SlowDown 503
         ├── MethodNotAllowed 405
         ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
         ├── PreconditionFailed 412, NotImplemented 501
@@ -96,6 +97,12 @@ class UnsupportedOperationError(ValidationError):
 
 class ArchiveError(ValidationError):
     """A user's archive (model.tar.gz, sourcedir.tar.gz) that is not a tar or cannot be unpacked safely."""
+
+
+class RequestTooLargeError(ValidationError):
+    """A request body over its API's limit, refused before it is read (JSON and runtime APIs)."""
+
+    http_status = 413
 
 
 class JobNotFoundError(ValidationError):
@@ -174,24 +181,6 @@ class InternalError(OpenSageError):
 
 
 # --- sagemaker-runtime ------------------------------------------------------------------------
-
-
-class InvalidLookupAttributesError(ValidationError):
-    """CloudTrail LookupEvents: an attribute that cannot be looked up by (or more than one)."""
-
-    code = "InvalidLookupAttributesException"
-
-
-class InvalidTimeRangeError(ValidationError):
-    """CloudTrail LookupEvents: a StartTime after the EndTime."""
-
-    code = "InvalidTimeRangeException"
-
-
-class InvalidNextTokenError(ValidationError):
-    """CloudTrail LookupEvents: a NextToken that is damaged or was issued for other criteria."""
-
-    code = "InvalidNextTokenException"
 
 
 class InvocationValidationError(ValidationError):
@@ -340,6 +329,25 @@ class IncompleteBody(S3Error):
     """Fewer body bytes arrived than the request announced."""
 
     code = "IncompleteBody"
+
+
+class EntityTooLarge(S3Error):
+    """An object body (PutObject, UploadPart) over S3's 5 GiB limit."""
+
+    code = "EntityTooLarge"
+
+
+class MaxMessageLengthExceeded(S3Error):
+    """A request body other than an object's (XML documents) over its limit."""
+
+    code = "MaxMessageLengthExceeded"
+
+
+class SlowDown(S3Error):
+    """Too many requests in flight; S3's spelling of ThrottlingException (botocore retries it)."""
+
+    code = "SlowDown"
+    http_status = 503
 
 
 class KeyTooLong(S3Error):
