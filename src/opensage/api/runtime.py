@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from opensage.errors import (
+    AccessDeniedError,
     InternalError,
     InvocationValidationError,
     ModelInvocationError,
@@ -208,5 +209,8 @@ class RuntimeAdapter:
             (b"x-amzn-errortype", code.encode()),
             (b"x-amzn-requestid", request_id.encode()),
         ]
+        if isinstance(error, AccessDeniedError):
+            # Refused before its body was read: the connection cannot carry another request.
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": error.http_status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -21,13 +21,16 @@ def cli(ctx: click.Context, home: str | None, endpoint_url: str | None) -> None:
 
 
 def _register() -> None:
-    from opensage.cli import audit, demo, env, jobs, keys, server
+    from opensage.cli import audit, demo, env, identities, jobs, keys, server
 
     cli.add_command(server.server)
     cli.add_command(audit.audit)
     cli.add_command(env.env)
     cli.add_command(jobs.jobs)
     cli.add_command(demo.demo)
+    cli.add_command(identities.users)
+    cli.add_command(identities.roles)
+    cli.add_command(identities.policies)
     cli.add_command(keys.keys)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ class Authorizer:
         return None
 
     def authorize(
-        self, scope: dict[str, Any], operation: str, accesses: Sequence[Access], s3: bool = False
+        self, scope: Mapping[str, Any], operation: str, accesses: Sequence[Access], s3: bool = False
     ) -> None:
         """Record the call's operation and resources, then raise the protocol's AccessDenied if refused."""
         call = call_of(scope)
@@ -105,6 +105,6 @@ def open_authorizer(settings: Settings, repository: ResourceRepository) -> Autho
     """The server's authorizer; gives the home's first user (``admin``) the shipped admin policy."""
     identities = Identities(repository, settings.account_id)
     identities.ensure_user(ADMIN_USER, [ADMIN_POLICY])
-    # Until every request passes authentication first, a request without a principal is one
-    # the server was not asked to authenticate, and is let through.
-    return Authorizer(identities, Arns(settings.region, settings.account_id), require_principal=False)
+    # Authentication puts a principal on every request it lets through (the unrestricted one
+    # under --no-auth); a request without one took a path it did not cover, and is refused.
+    return Authorizer(identities, Arns(settings.region, settings.account_id), require_principal=True)

@@ -81,12 +81,18 @@ def test_single_statement_object_and_string_values() -> None:
         ({"Version": "2012-10-17"}, "no Statement"),
         ({"Version": "2020-01-01", "Statement": [allow("*")]}, "Version"),
         ({"Statement": []}, "empty"),
-        ({"Statement": [{"Effect": "Permit", "Action": "*", "Resource": "*"}]}, "Effect must be Allow or Deny"),
+        (
+            {"Statement": [{"Effect": "Permit", "Action": "*", "Resource": "*"}]},
+            "Effect must be Allow or Deny",
+        ),
         ({"Statement": [{"Effect": "Allow", "Resource": "*"}]}, "exactly one of Action and NotAction"),
-        ({"Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "*", "Resource": "*"}]}, "exactly one"),
+        (
+            {"Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "*", "Resource": "*"}]},
+            "exactly one",
+        ),
         ({"Statement": [{"Effect": "Allow", "Action": "*"}]}, "exactly one of Resource and NotResource"),
         ({"Statement": [allow("GetObject")]}, "is not an action"),
-        ({"Statement": [allow("s3:GetObject", "bucket")]}, "\"*\" or an ARN"),
+        ({"Statement": [allow("s3:GetObject", "bucket")]}, '"*" or an ARN'),
         ({"Statement": [allow("s3:GetObject", [])]}, "non-empty"),
         ({"Statement": [allow("s3:GetObject", Principal="*")]}, "unknown element 'Principal'"),
         (

@@ -13,9 +13,10 @@ from opensage.api.s3.authorization import authorize_s3, key_check
 from opensage.api.s3.context import Query, S3Request, split_path
 from opensage.api.s3.responses import RequestIds, error_code, error_response
 from opensage.api.s3.routing import choose_handler
-from opensage.errors import IncompleteBody, InternalError, OpenSageError
+from opensage.errors import IncompleteBody, InternalError, OpenSageError, S3AccessDenied
 from opensage.objects.base import ObjectStore
 from opensage.security.authorizer import Authorizer
+from opensage.security.principal import call_of
 from opensage.security.principal import call_of
 
 logger = logging.getLogger(__name__)
@@ -56,13 +57,26 @@ class S3Adapter:
             call.error_code = error_code(failure)
         return ids.apply(error_response(failure, resource, ids, request.method == "HEAD"))
 
+    @staticmethod
+    def _refused(request: Request, refusal: S3AccessDenied, raw_path: bytes, ids: RequestIds) -> Response:
+        call = call_of(request.scope)
+        if call is not None:
+            call.error_code = refusal.code
+        response = error_response(refusal, raw_path.decode("latin-1"), ids, request.method == "HEAD")
+        # Refused before its body was read: the connection cannot carry another request.
+        response.headers["connection"] = "close"
+        return response
+
     async def _dispatch(self, request: Request, raw_path: bytes, ids: RequestIds) -> Response:
         bucket, key = split_path(raw_path)
         query = Query.parse(request.scope.get("query_string", b""))
         handler = choose_handler(request.method, bucket, key, query)
         context = S3Request(request, self.store, self.region, bucket, key, query, ids)
         if self.authorizer is not None:
-            # In a worker thread: a policy cache miss reads the database.
-            await run_in_threadpool(authorize_s3, self.authorizer, handler, context)
+            try:
+                # In a worker thread: a policy cache miss reads the database.
+                await run_in_threadpool(authorize_s3, self.authorizer, handler, context)
+            except S3AccessDenied as refusal:
+                return self._refused(request, refusal, raw_path, ids)
             context = replace(context, key_check=key_check(self.authorizer, context))
         return await handler(context)
