@@ -42,7 +42,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ROLE_ARN, XGBOOST_IMAGE, make_client  # noqa: E402
+from tests.support import (  # noqa: E402
+    REGION,
+    ROLE_ARN,
+    TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+    XGBOOST_IMAGE,
+    make_client,
+)
 
 from benchmarks.training_overhead import load_rows, machine  # noqa: E402
 from opensage.embedded import free_port  # noqa: E402
@@ -57,6 +64,23 @@ class Target:
     path: str
     body: bytes
     content_type: str
+    #: Signs one request as boto3 would (opensage refuses unsigned calls); None for the peers.
+    signed: bool = False
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": self.content_type}
+        if not self.signed:
+            return headers
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        url = f"http://127.0.0.1:{self.port}{self.path}"
+        request = AWSRequest(method="POST", url=url, data=self.body, headers=headers)
+        SigV4Auth(Credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY), "sagemaker", REGION).add_auth(
+            request
+        )
+        return dict(request.headers.items())
 
 
 @dataclass(frozen=True)
@@ -129,7 +153,12 @@ def opensage_target(folder: Path, rows: Any, port: int) -> Iterator[Target]:
     extra = dict(
         item.split("=", 1) for item in os.environ.get("BENCH_OPENSAGE_ENV", "").split() if "=" in item
     )
-    with running(command, port, "/health", {**os.environ, **extra}):
+    # The server's admin key is the one make_client and Target.headers sign with.
+    keys = {
+        "OPENSAGE_ADMIN_ACCESS_KEY_ID": TEST_ACCESS_KEY_ID,
+        "OPENSAGE_ADMIN_SECRET_ACCESS_KEY": TEST_SECRET_ACCESS_KEY,
+    }
+    with running(command, port, "/health", {**os.environ, **keys, **extra}):
         url = f"http://127.0.0.1:{port}"
         s3, sagemaker = make_client("s3", url), make_client("sagemaker", url)
         s3.create_bucket(Bucket="bench")
@@ -149,7 +178,12 @@ def opensage_target(folder: Path, rows: Any, port: int) -> Iterator[Target]:
         sagemaker.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
         sagemaker.get_waiter("endpoint_in_service").wait(EndpointName="bench", WaiterConfig={"Delay": 1})
         yield Target(
-            "opensage InvokeEndpoint", port, "/endpoints/bench/invocations", csv_row(rows), "text/csv"
+            "opensage InvokeEndpoint",
+            port,
+            "/endpoints/bench/invocations",
+            csv_row(rows),
+            "text/csv",
+            signed=True,
         )
 
 
@@ -234,11 +268,11 @@ def measure(target: Target, concurrency: int, total: int) -> Measurement:
         connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=60)
         mine = []
         for _ in range(per_caller):
+            # Signed before the clock starts: the client's signing is not the server's latency.
+            headers = target.headers()
             started = time.perf_counter()
             try:
-                connection.request(
-                    "POST", target.path, body=target.body, headers={"Content-Type": target.content_type}
-                )
+                connection.request("POST", target.path, body=target.body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 ok = response.status == 200

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,8 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-
-from opensage.embedded import free_port
 
 USER = "opensage"
 PASSWORD = "opensage-test"
@@ -39,6 +38,13 @@ class PostgresServer:
 
     def url(self, database: str) -> str:
         return f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{self.port}/{database}"
+
+
+def _free_port() -> int:
+    # Not opensage.embedded's: this module is imported by the root conftest, before any server code.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _bin_dir() -> Path | None:
@@ -94,7 +100,7 @@ def throwaway_postgres() -> Iterator[PostgresServer]:
         shutil.chown(root, "postgres")
         shutil.chown(password_file, "postgres")
         shutil.chown(sockets, "postgres")
-    port = free_port()
+    port = _free_port()
     try:
         _run(
             _as_owner(

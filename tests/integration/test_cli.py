@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.support import breast_cancer_split, csv_bytes, ensure_bucket, wait_for_secondary, xgboost_job
+from tests.support import (
+    TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+    breast_cancer_split,
+    csv_bytes,
+    ensure_bucket,
+    wait_for_secondary,
+    xgboost_job,
+)
 
 from opensage.cli.main import _register, cli
 from opensage.embedded import EmbeddedServer, free_port
@@ -23,6 +31,13 @@ BUCKET = "cli-tests"
 def runner() -> CliRunner:
     _register()
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI signs with AWS_ACCESS_KEY_ID/SECRET when set, as after eval "$(opensage env)"."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TEST_SECRET_ACCESS_KEY)
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,8 @@ def booster_of(session: Session, uri: str, folder: Path) -> xgboost.Booster:
 
 @pytest.fixture(scope="module")
 def session(server: EmbeddedServer) -> Iterator[Session]:
-    with opensage.connect(server.endpoint_url, bucket=BUCKET) as connected:
+    # The server's home holds its admin key (<home>/credentials), which connect() signs with.
+    with opensage.connect(server.endpoint_url, home=server.settings.home, bucket=BUCKET) as connected:
         yield connected
 
 
@@ -329,6 +330,7 @@ def test_upload_and_download_files_folders_tables_and_bytes(session: Session, tm
 
 def test_connect_finds_the_running_server_from_its_home(server: EmbeddedServer, tmp_path: Path) -> None:
     (tmp_path / "server.json").write_text(json.dumps({"url": server.endpoint_url, "pid": 1}))
+    (tmp_path / "credentials").write_bytes((server.settings.home / "credentials").read_bytes())
     with opensage.connect(home=tmp_path, bucket=BUCKET) as found:
         assert found.endpoint_url == server.endpoint_url
         assert found.default_bucket == BUCKET

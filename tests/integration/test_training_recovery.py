@@ -10,17 +10,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.integration.server_process import ServerProcess, started_servers
 from tests.support import (
     breast_cancer_split,
     csv_bytes,
     ensure_bucket,
-    make_client,
     wait_for_secondary,
     wait_terminal,
     xgboost_job,
@@ -32,58 +30,9 @@ from opensage.executor.liveness import lock_is_held, recorded_pid
 BUCKET = "recovery"
 
 
-class ServerProcess:
-    def __init__(self, home: Path, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable,
-            "-m",
-            "opensage.cli.main",
-            "server",
-            "--home",
-            str(home),
-            "--port",
-            str(port),
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"server did not start: {self.process.stderr.read() if self.process.stderr else ''}"
-                )
-            time.sleep(0.05)
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    def client(self, service: str) -> Any:
-        return make_client(service, self.url)
-
-    def crash(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def interrupt(self, signum: signal.Signals = signal.SIGINT) -> int:
-        self.process.send_signal(signum)
-        return self.process.wait(60)
-
-
 @pytest.fixture()
 def servers(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        if server.process.poll() is None:
-            server.crash()
-    for job_dir in (tmp_path / "home" / "jobs" / "training").glob("*"):
-        pid = recorded_pid(job_dir)
-        if pid is not None and lock_is_held(job_dir):
-            os.killpg(pid, signal.SIGKILL)
+    yield from started_servers(tmp_path / "home")
 
 
 def start(servers: list[ServerProcess], home: Path, port: int) -> ServerProcess:

@@ -2,7 +2,7 @@
 
 - ``GET /health``: 200 once the platform is ready.
 - ``X-Amz-Target: SageMaker.*`` → SageMaker API; ``Logs_20140328.*`` → CloudWatch Logs;
-  ``TrentService.*`` → KMS.
+  ``TrentService.*`` → KMS; ``CloudTrail_20131101.*`` → CloudTrail (LookupEvents).
 - ``POST /endpoints/<name>/invocations`` signed for sagemaker (or unsigned) → sagemaker-runtime.
 - Signing name ``s3`` (or unsigned) → S3, path-style ``/<bucket>/<key>``.
 - Anything else answers an error in its protocol's shape that says what is not supported.
@@ -21,11 +21,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opensage import __version__
+from opensage.api import cloudtrail as cloudtrail_api
 from opensage.api import kms as kms_api
 from opensage.api import logs as logs_api
 from opensage.api import sagemaker as sagemaker_api
+from opensage.api.audit import AuditRecorder
 from opensage.api.authentication import with_authentication
-from opensage.api.json_protocol import JsonProtocolAdapter, error_response
+from opensage.api.json_protocol import JsonHandler, JsonProtocolAdapter, error_response
 from opensage.api.limits import RequestLimits
 from opensage.api.query_protocol import unimplemented_query_service
 from opensage.api.routing import signing_scope, target_prefix
@@ -33,6 +35,7 @@ from opensage.api.runtime import RuntimeAdapter, runtime_route
 from opensage.api.s3 import S3Adapter
 from opensage.errors import UnsupportedOperationError
 from opensage.platform import Platform
+from opensage.security.audit import AuditTrailReader
 from opensage.security.authorizer import open_authorizer
 
 _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
@@ -52,7 +55,15 @@ def create_app(
     )
     logs = JsonProtocolAdapter("logs", "Logs_20140328", logs_api.build_handlers(platform.logs), authorizer)
     kms = JsonProtocolAdapter("kms", "TrentService", kms_api.build_handlers(platform.kms), authorizer)
-    json_services = {"SageMaker": sagemaker, "Logs_20140328": logs, "TrentService": kms}
+    cloudtrail = JsonProtocolAdapter(
+        "cloudtrail", "CloudTrail_20131101", _lookup_handlers(platform), authorizer
+    )
+    json_services = {
+        "SageMaker": sagemaker,
+        "Logs_20140328": logs,
+        "TrentService": kms,
+        "CloudTrail_20131101": cloudtrail,
+    }
     s3 = S3Adapter(platform.objects, platform.settings.region, authorizer)
 
     async def dispatch(request: Request) -> Response:
@@ -104,7 +115,15 @@ def create_app(
 
     authenticated = with_authentication(app, platform.settings, platform.repository)
     # Limits before authentication: a body over its limit is refused unread, not even hashed.
-    return RequestLimits(authenticated, platform.settings.max_concurrent_requests)
+    limited = RequestLimits(authenticated, platform.settings.max_concurrent_requests)
+    # Outermost, so that requests authentication refuses are in the audit trail too.
+    return AuditRecorder(limited, platform.audit, platform.settings.region, platform.settings.account_id)
+
+
+def _lookup_handlers(platform: Platform) -> dict[str, JsonHandler]:
+    reader = AuditTrailReader(platform.settings.audit_dir)
+    settings = platform.settings
+    return cloudtrail_api.build_handlers(reader, platform.audit.flush, settings.region, settings.account_id)
 
 
 def _is_runtime_request(scope: Scope) -> bool:

@@ -28,6 +28,7 @@ from opensage.errors import (
 )
 from opensage.security.actions import runtime_accesses
 from opensage.security.authorizer import Authorizer
+from opensage.security.principal import CallRecord, call_of
 from opensage.services.hosting.async_invocation import AsyncInvocation, AsyncInvocationService
 from opensage.services.hosting.invocation import MAX_PAYLOAD_BYTES, Invocation, InvocationService
 
@@ -92,7 +93,9 @@ class RuntimeAdapter:
         self._sequence = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, route: tuple[str, str]) -> None:
-        request_id = f"{self._run_id}-{next(self._sequence):08x}"
+        call = call_of(scope)
+        # The id the client sees is the one the audit trail records.
+        request_id = call.request_id if call is not None else f"{self._run_id}-{next(self._sequence):08x}"
         endpoint, action = route
         headers = dict(scope["headers"])
         try:
@@ -114,12 +117,11 @@ class RuntimeAdapter:
                     "InvokeEndpointWithResponseStream is not supported by opensage yet; use InvokeEndpoint"
                 )
         except OpenSageError as error:
-            await self._error(send, error, request_id)
+            await self._error(send, error, request_id, call)
         except Exception:
             logger.exception("runtime request %s failed", request_id)
-            await self._error(
-                send, InternalError(f"An internal error occurred; request id {request_id}"), request_id
-            )
+            internal = InternalError(f"An internal error occurred; request id {request_id}")
+            await self._error(send, internal, request_id, call)
 
     async def _invoke(
         self, endpoint: str, headers: dict[bytes, bytes], receive: Receive, send: Send, request_id: str
@@ -187,10 +189,12 @@ class RuntimeAdapter:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    async def _error(send: Send, error: OpenSageError, request_id: str) -> None:
+    async def _error(send: Send, error: OpenSageError, request_id: str, call: CallRecord | None) -> None:
         code = error.code
         if isinstance(error, ValidationError) and code == "ValidationException":
             code = "ValidationError"  # the runtime API's own spelling
+        if call is not None:
+            call.error_code = code
         payload: dict[str, Any] = {"message": error.message}
         if isinstance(error, ModelInvocationError):
             payload = {

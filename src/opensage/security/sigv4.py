@@ -22,6 +22,7 @@ import time
 from calendar import timegm
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
@@ -296,7 +297,8 @@ def _string_to_sign(request: WireRequest, signed: _Signed, known: KnownKey, body
     return str(signer.string_to_sign(aws_request, signer.canonical_request(aws_request)))
 
 
-def _signer_class(signed: _Signed) -> type[SigV4Auth]:
+def _signer_class(signed: _Signed) -> Any:
+    """botocore's signer for the form: S3 leaves the path as sent and presigns UNSIGNED-PAYLOAD."""
     if signed.service == _S3_SERVICE:
         return S3SigV4QueryAuth if signed.presigned_expires is not None else S3SigV4Auth
     return SigV4QueryAuth if signed.presigned_expires is not None else SigV4Auth

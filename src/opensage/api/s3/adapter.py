@@ -11,11 +11,12 @@ from starlette.responses import Response
 
 from opensage.api.s3.authorization import authorize_s3, key_check
 from opensage.api.s3.context import Query, S3Request, split_path
-from opensage.api.s3.responses import RequestIds, error_response
+from opensage.api.s3.responses import RequestIds, error_code, error_response
 from opensage.api.s3.routing import choose_handler
 from opensage.errors import IncompleteBody, InternalError, OpenSageError, S3AccessDenied
 from opensage.objects.base import ObjectStore
 from opensage.security.authorizer import Authorizer
+from opensage.security.principal import call_of
 from opensage.security.principal import call_of
 
 logger = logging.getLogger(__name__)
@@ -34,24 +35,27 @@ class S3Adapter:
         self.authorizer = authorizer
 
     async def handle(self, request: Request) -> Response:
-        ids = RequestIds.new()
+        call = call_of(request.scope)
+        # The request id the client sees is the one the audit trail records.
+        ids = RequestIds.new(call.request_id if call is not None else None)
         raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
         resource = raw_path.decode("latin-1")
+        failure: OpenSageError
         try:
-            response = await self._dispatch(request, raw_path, ids)
+            return ids.apply(await self._dispatch(request, raw_path, ids))
         except OpenSageError as error:
-            response = error_response(error, resource, ids, request.method == "HEAD")
+            failure = error
         except ClientDisconnect:
             logger.info(
                 "S3 %s %s: the client went away before sending the whole body", request.method, resource
             )
-            disconnected = IncompleteBody("The request body ended before all of it was received.")
-            response = error_response(disconnected, resource, ids, request.method == "HEAD")
+            failure = IncompleteBody("The request body ended before all of it was received.")
         except Exception:
             logger.exception("S3 %s %s failed (request id %s)", request.method, resource, ids.request_id)
-            internal = InternalError("We encountered an internal error. Please try again.")
-            response = error_response(internal, resource, ids, request.method == "HEAD")
-        return ids.apply(response)
+            failure = InternalError("We encountered an internal error. Please try again.")
+        if call is not None:
+            call.error_code = error_code(failure)
+        return ids.apply(error_response(failure, resource, ids, request.method == "HEAD"))
 
     @staticmethod
     def _refused(request: Request, refusal: S3AccessDenied, raw_path: bytes, ids: RequestIds) -> Response:
