@@ -242,3 +242,6 @@ def test_records_survive_a_server_restart(tmp_path: Path) -> None:
         )
 
     _by_request_id(events, request_id)
+    # The second server appended to the same hour's segment: both servers' calls are there.
+    operations = [event["operation"] for event in _audit_cli(tmp_path)]
+    assert operations == ["LookupEvents", "CreateBucket"]

@@ -181,7 +181,8 @@ class AuditTrailWriter:
         self._close_segment()
         path = self.directory / name
         created = not path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # Read access only to look at the last byte below; every write appends.
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         if created:
             # The new file's name must survive a crash too, not only its contents.
             directory_fd = os.open(self.directory, os.O_RDONLY)
