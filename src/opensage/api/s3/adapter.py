@@ -17,7 +17,6 @@ from opensage.errors import IncompleteBody, InternalError, OpenSageError, S3Acce
 from opensage.objects.base import ObjectStore
 from opensage.security.authorizer import Authorizer
 from opensage.security.principal import call_of
-from opensage.security.principal import call_of
 
 logger = logging.getLogger(__name__)
 
