@@ -45,7 +45,7 @@ def _entries() -> tuple[_Entry, ...]:
         _aialgs("linear-learner", None, "LinearLearnerAlgorithm"),
         _aialgs("kmeans", None, "KMeansAlgorithm"),
         _aialgs("knn", None, "KNNAlgorithm"),
-        _aialgs("pca", None, "PCAAlgorithm"),
+        _aialgs("pca", "opensage.algorithms.pca", "PCAAlgorithm"),
         _aialgs("randomcutforest", None, "RandomCutForestAlgorithm"),
         _aialgs("factorization-machines", None, "FactorizationMachinesAlgorithm"),
     )
