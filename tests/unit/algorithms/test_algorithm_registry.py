@@ -57,22 +57,31 @@ def test_other_images_are_not_builtin(image: str) -> None:
 
 
 def test_names_and_loading() -> None:
-    assert algorithm_names() == ["xgboost"]
+    assert algorithm_names() == ["pca", "xgboost"]
     algorithm = load_algorithm("xgboost")
     assert isinstance(algorithm, BuiltinAlgorithm)
     assert algorithm.name == "xgboost"
     assert set(algorithm.repositories) == {"sagemaker-xgboost", "xgboost"}
-    with pytest.raises(ValueError, match="unknown built-in algorithm 'kmeans'; known: xgboost"):
+    with pytest.raises(ValueError, match="unknown built-in algorithm 'kmeans'; known: pca, xgboost"):
         load_algorithm("kmeans")
 
 
-def test_importing_the_registry_and_reading_metrics_loads_no_ml_library() -> None:
+@pytest.mark.parametrize(
+    ("name", "hyperparameters"),
+    [
+        ("xgboost", {"num_round": "3"}),
+        ("pca", {"feature_dim": "4", "mini_batch_size": "9", "num_components": "2"}),
+    ],
+)
+def test_importing_the_registry_and_reading_metrics_loads_no_ml_library(
+    name: str, hyperparameters: dict[str, str]
+) -> None:
     script = (
         "import sys\n"
         "from opensage.algorithms.registry import load_algorithm\n"
-        "algorithm = load_algorithm('xgboost')\n"
+        f"algorithm = load_algorithm({name!r})\n"
         "assert algorithm.metric_definitions()\n"
-        "algorithm.validate_hyperparameters({'num_round': '3'})\n"
+        f"algorithm.validate_hyperparameters({hyperparameters!r})\n"
         "libraries = ('xgboost', 'numpy', 'scipy', 'pyarrow', 'sklearn', 'google.protobuf')\n"
         "heavy = [m for m in libraries if m in sys.modules]\n"
         "print(','.join(heavy))\n"
