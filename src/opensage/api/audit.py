@@ -45,13 +45,11 @@ class AuditRecorder:
         self.trail = trail
         self.region = region
         self.account_id = account_id
-        # Request ids shaped like uuids, unique per server run, without a random read per request.
-        self._run = uuid.uuid4().hex[:20]
-        self._sequence = itertools.count(1)
+        self._request_ids = _IdSequence()
+        self._event_ids = _IdSequence()
 
     def new_request_id(self) -> str:
-        run, number = self._run, next(self._sequence)
-        return f"{run[:8]}-{run[8:12]}-{run[12:16]}-{run[16:20]}-{number:012x}"
+        return self._request_ids.next()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/health":
@@ -59,11 +57,12 @@ class AuditRecorder:
             return
         started = datetime.now(UTC)
         claimed_key, signed_service = _credential(scope)
+        route = runtime_route(scope["path"])
         if call_of(scope) is None:
             client = scope.get("client")
             scope[CALL_SCOPE_KEY] = CallRecord(
                 request_id=self.new_request_id(),
-                service=_service_of(scope, signed_service),
+                service=_service_of(scope, signed_service, route),
                 source_address=client[0] if client else None,
             )
         answered: dict[str, Any] = {"status": 500, "error_type": None}
@@ -80,33 +79,41 @@ class AuditRecorder:
         finally:
             call = call_of(scope)
             if call is not None:
-                self._complete(call, scope, answered["error_type"], answered["status"])
-                self.trail.record(AuditEvent.from_call(call, started, answered["status"], claimed_key))
+                self._complete(call, scope, route, answered["error_type"], answered["status"])
+                event = AuditEvent.from_call(
+                    call, started, answered["status"], claimed_key, self._event_ids.next()
+                )
+                self.trail.record(event)
 
-    def _complete(self, call: CallRecord, scope: Scope, error_type: str | None, status: int) -> None:
+    def _complete(
+        self,
+        call: CallRecord,
+        scope: Scope,
+        route: tuple[str, str] | None,
+        error_type: str | None,
+        status: int,
+    ) -> None:
         """Fill in what the adapters did not: the operation, resources and error code."""
         if call.operation is None:
-            call.operation = self._operation(call, scope)
+            call.operation = self._operation(call, scope, route)
         if not call.resources:
-            call.resources = self._resources(call, scope)
+            call.resources = self._resources(call, scope, route)
         if call.error_code is None and status >= 400:
             call.error_code = error_type or ("InternalFailure" if status >= 500 else None)
 
-    def _operation(self, call: CallRecord, scope: Scope) -> str | None:
+    def _operation(self, call: CallRecord, scope: Scope, route: tuple[str, str] | None) -> str | None:
         target = _header(scope, b"x-amz-target")
         if target:
             return target.rpartition(".")[2] or None
-        route = runtime_route(scope["path"])
         if route is not None and call.service in (RUNTIME_SERVICE, "sagemaker"):
             return _RUNTIME_OPERATIONS.get(route[1])
         if call.service == "s3":
             return s3_operation(scope)
         return None
 
-    def _resources(self, call: CallRecord, scope: Scope) -> list[str]:
+    def _resources(self, call: CallRecord, scope: Scope, route: tuple[str, str] | None) -> list[str]:
         if _header(scope, b"x-amz-target"):
             return []  # JSON services name their resources in the body, which only the adapter reads
-        route = runtime_route(scope["path"])
         if route is not None and call.service in (RUNTIME_SERVICE, "sagemaker"):
             return [f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{route[0].lower()}"]
         if call.service == "s3":
@@ -114,6 +121,18 @@ class AuditRecorder:
             if bucket:
                 return [f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"]
         return []
+
+
+class _IdSequence:
+    """Ids shaped like uuids, unique per server run, without reading the random source each time."""
+
+    def __init__(self) -> None:
+        run = uuid.uuid4().hex
+        self._prefix = f"{run[:8]}-{run[8:12]}-{run[12:16]}-{run[16:20]}-"
+        self._numbers = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._numbers):012x}"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -143,12 +162,12 @@ def _credential(scope: Scope) -> tuple[str | None, str | None]:
     return (match.group(1), match.group(2)) if match else (None, None)
 
 
-def _service_of(scope: Scope, signed_service: str | None) -> str:
+def _service_of(scope: Scope, signed_service: str | None, route: tuple[str, str] | None) -> str:
     target = _header(scope, b"x-amz-target")
     if target:
         prefix = target.rpartition(".")[0].rsplit(".", 1)[-1]
         return signed_service or _TARGET_SERVICES.get(prefix, prefix.lower() or "unknown")
-    if runtime_route(scope["path"]) is not None and signed_service in (None, "sagemaker"):
+    if route is not None and signed_service in (None, "sagemaker"):
         return RUNTIME_SERVICE
     return signed_service or "s3"
 

@@ -72,7 +72,12 @@ class AuditEvent:
 
     @classmethod
     def from_call(
-        cls, call: CallRecord, event_time: datetime, status_code: int, claimed_key_id: str | None
+        cls,
+        call: CallRecord,
+        event_time: datetime,
+        status_code: int,
+        claimed_key_id: str | None,
+        event_id: str | None = None,
     ) -> AuditEvent:
         principal = call.principal
         return cls(
@@ -87,6 +92,7 @@ class AuditEvent:
             access_key_id=principal.access_key_id if principal else claimed_key_id,
             resources=tuple(call.resources),
             error_code=call.error_code,
+            event_id=event_id or str(uuid.uuid4()),
         )
 
     @property
