@@ -75,7 +75,7 @@ class Platform:
         self.log_store = open_log_store(settings.logs_dir)
         self.audit = AuditTrailWriter(settings.audit_dir)
         self.executor = open_executor(settings.executor)
-        self.training = TrainingService(settings, self.repository, self.executor, utcnow)
+        self.training = TrainingService(settings, self.repository, self.executor, utcnow, self.kms)
         self.tags = TagService(self.repository)
         self.logs = LogsService(self.log_store, region=settings.region, account_id=settings.account_id)
         self.fleet = Fleet(settings, self.objects, self.log_store)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from opensage.executor.job_process import read_job_file, write_job_file
+from opensage.security.keyring import KeyRingSpec
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class TrainingRun:
     container_arguments: list[str] | None = None
     # Where requirements.txt environments are cached (shared by jobs with the same file).
     environments_cache: str | None = None
+    # OutputDataConfig.KmsKeyId as a key ARN: model and output archives are encrypted under it.
+    output_kms_key_arn: str | None = None
+    # The KMS keys (sealed) the job may use to read encrypted inputs and write encrypted outputs.
+    keyring: KeyRingSpec | None = None
 
 
 _ADAPTER: TypeAdapter[TrainingRun] = TypeAdapter(TrainingRun)

@@ -35,19 +35,30 @@ def pack(files: dict[str, Path], archive: Path) -> None:
             tar.add(files[name], arcname=name, recursive=False)
 
 
-def upload_archive(store: ObjectStore, files: dict[str, Path], scratch: Path, target: S3Uri) -> str:
+def encrypted_under(kms_key_arn: str | None, content_type: str = "binary/octet-stream") -> WriteOptions:
+    """Write options for a job output: SSE-KMS under the job's KmsKeyId, else the bucket's default."""
+    if kms_key_arn is None:
+        return WriteOptions(content_type=content_type)
+    return WriteOptions(content_type=content_type, sse="aws:kms", sse_kms_key_id=kms_key_arn)
+
+
+def upload_archive(
+    store: ObjectStore, files: dict[str, Path], scratch: Path, target: S3Uri, kms_key_arn: str | None = None
+) -> str:
     archive = scratch / Path(target.key).name
     pack(files, archive)
-    store.put_file(target.bucket, target.key, archive, WriteOptions(content_type="application/x-tar"))
+    store.put_file(target.bucket, target.key, archive, encrypted_under(kms_key_arn, "application/x-tar"))
     archive.unlink()
     return str(target)
 
 
-def upload_tree(store: ObjectStore, files: dict[str, Path], target: S3Uri) -> str:
+def upload_tree(
+    store: ObjectStore, files: dict[str, Path], target: S3Uri, kms_key_arn: str | None = None
+) -> str:
     """Upload files one by one under the ``target`` prefix (OutputDataConfig CompressionType NONE)."""
     for name, path in sorted(files.items()):
         if path.is_file():
-            store.put_file(target.bucket, target.join(name).key, path)
+            store.put_file(target.bucket, target.join(name).key, path, encrypted_under(kms_key_arn))
     return str(target) + "/"
 
 

@@ -36,6 +36,7 @@ from opensage.runtime.environment import HostEnvironment
 from opensage.runtime.layout import HostLayout
 from opensage.runtime.metrics import MetricScraper
 from opensage.runtime.train import FAILURE_REASON_LIMIT
+from opensage.security.keyring import open_keyring
 
 logger = logging.getLogger("opensage.runner")
 
@@ -48,7 +49,7 @@ class TrainingJobRunner:
         self.run = run
         self.job_dir = Path(run.job_dir)
         self.status = RunStatus()
-        self.store = open_object_store(run.objects_url)
+        self.store = open_object_store(run.objects_url, open_keyring(run.keyring))
         self.logs = open_log_store(Path(run.logs_root))
         self.hosts = [f"algo-{i + 1}" for i in range(run.instance_count)]
         self.layouts = [HostLayout(self.job_dir / host) for host in self.hosts]
@@ -305,13 +306,22 @@ class TrainingJobRunner:
         artifacts: str | None = None
         if model_files or include_empty_model:
             if self.run.output_compression == "NONE":
-                artifacts = upload_tree(self.store, model_files, output.join("model"))
+                artifacts = upload_tree(
+                    self.store, model_files, output.join("model"), self.run.output_kms_key_arn
+                )
             else:
-                artifacts = upload_archive(self.store, model_files, self.job_dir, output.join("model.tar.gz"))
+                artifacts = upload_archive(
+                    self.store,
+                    model_files,
+                    self.job_dir,
+                    output.join("model.tar.gz"),
+                    self.run.output_kms_key_arn,
+                )
             self._say(f"Model artifacts: {artifacts}")
         output_files = merged_files(layout.output_data_dir for layout in self.layouts)
         if output_files:
-            upload_archive(self.store, output_files, self.job_dir, output.join("output.tar.gz"))
+            target = output.join("output.tar.gz")
+            upload_archive(self.store, output_files, self.job_dir, target, self.run.output_kms_key_arn)
         if self.run.checkpoint_uri:
             checkpoints = parse_s3_uri(self.run.checkpoint_uri)
             for layout in self.layouts:

@@ -16,6 +16,7 @@ from typing import TypeVar
 from opensage.errors import (
     AlreadyExistsError,
     KmsAlreadyExistsError,
+    KmsError,
     KmsIncorrectKeyError,
     KmsNotFoundError,
     ValidationError,
@@ -205,6 +206,15 @@ class KmsService:
         plaintext = secrets.token_bytes(_DATA_KEY_SIZES[spec] if spec is not None else size or 0)
         arn, blob = self.encrypt(reference, plaintext, context)
         return DataKeyResult(arn, plaintext, blob)
+
+    def output_key_arn(self, reference: str, field: str) -> str:
+        """The ARN of the enabled key a job's ``field`` names; ValidationException naming it otherwise."""
+        try:
+            key = self.describe_key(reference)
+            require_usable(self._material(key))
+        except KmsError as exc:
+            raise ValidationError(f"{field} {reference!r} cannot be used: {exc.message}") from exc
+        return key.arn
 
     # --- keyrings ---
 
