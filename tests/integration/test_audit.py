@@ -245,3 +245,29 @@ def test_records_survive_a_server_restart(tmp_path: Path) -> None:
     # The second server appended to the same hour's segment: both servers' calls are there.
     operations = [event["operation"] for event in _audit_cli(tmp_path)]
     assert operations == ["LookupEvents", "CreateBucket"]
+
+
+def test_a_request_authentication_refuses_is_recorded_with_the_key_it_claimed(
+    audited: EmbeddedServer,
+) -> None:
+    import boto3
+
+    stranger = boto3.client(
+        "s3",
+        endpoint_url=audited.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAUNKNOWNAUDITKEY0",
+        aws_secret_access_key="x" * 40,
+    )
+    with pytest.raises(ClientError) as refused:
+        stranger.list_buckets()
+    request_id = refused.value.response["ResponseMetadata"]["RequestId"]
+
+    events = _lookup(
+        audited, LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": "AKIAUNKNOWNAUDITKEY0"}]
+    )
+
+    event, record = _by_request_id(events, request_id)
+    assert "Username" not in event
+    assert (record["eventName"], record["errorCode"]) == ("ListBuckets", "InvalidAccessKeyId")
+    assert record["userIdentity"] == {"type": "Unknown", "accessKeyId": "AKIAUNKNOWNAUDITKEY0"}

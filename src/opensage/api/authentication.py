@@ -73,6 +73,8 @@ class Authentication:
         )
         service = _service(scope, request)
         call = CallRecord(str(uuid.uuid4()), service, _client_address(scope))
+        # In the scope before verifying: a refused request is audited with the id its client sees.
+        scope[CALL_SCOPE_KEY] = call
         try:
             if self._verifier is None:
                 principal = NO_AUTH_PRINCIPAL
@@ -89,6 +91,7 @@ class Authentication:
                         raise XAmzContentSHA256Mismatch(_SHA256_MISMATCH)
                 principal = verified.principal
         except OpenSageError as error:
+            call.error_code = _wire_code(error, service)
             await _refuse(error, request, service, call.request_id)(scope, receive, send)
             return
         call.principal = principal
@@ -176,16 +179,25 @@ def _hashing(receive: Receive, expected: str) -> Receive:
 def _refuse(error: OpenSageError, request: WireRequest, service: str, request_id: str) -> Response:
     logger.info("refused %s %s for %s: %s", request.method, request.raw_path[:200], service, error.code)
     if service == "s3":
-        return _s3_refusal(error, request)
+        return _s3_refusal(error, request, request_id)
     if service in _QUERY_SERVICES:
         return _query_refusal(error, request_id)
     return _json_refusal(error, request_id)
 
 
-def _s3_refusal(error: OpenSageError, request: WireRequest) -> Response:
+def _wire_code(error: OpenSageError, service: str) -> str:
+    """The error code a refused client is sent, in its protocol's spelling."""
+    if not isinstance(error, AuthenticationError):
+        return error.code
+    if service == "s3":
+        return error.s3_code
+    return error.query_code if service in _QUERY_SERVICES else error.code
+
+
+def _s3_refusal(error: OpenSageError, request: WireRequest, request_id: str) -> Response:
     if isinstance(error, AuthenticationError):
         error = _S3Refusal(error.s3_code, _S3_MESSAGES.get(type(error), error.message), error.http_status)
-    ids = RequestIds.new()
+    ids = RequestIds.new(request_id)
     return ids.apply(s3_error_response(error, request.raw_path, ids, request.method == "HEAD"))
 
 
