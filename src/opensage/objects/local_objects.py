@@ -182,7 +182,10 @@ class LocalObjectStore(ObjectStore):
             algorithm, key_id = default.algorithm, default.kms_key_id
         check_algorithm(algorithm)
         if self.keyring is None:
-            raise S3NotImplemented("This object store was opened without keys; it cannot encrypt objects.")
+            raise S3NotImplemented(
+                f"s3://{bucket}/{key} is to be encrypted ({algorithm}), but this process opened the object "
+                "store without KMS keys."
+            )
         data_key = self.keyring.new_data_key(algorithm, key_id, encryption_context(bucket, key))
         sealed = SealedBody(algorithm, data_key.key_arn, data_key.wrapped)
         return sealed, data_key.plaintext, f"{bucket}/{key}"
@@ -282,7 +285,10 @@ class LocalObjectStore(ObjectStore):
 
     def open_data_key(self, bucket: str, key: str, sealed: SealedBody) -> bytes:
         if self.keyring is None:
-            raise S3NotImplemented("This object store was opened without keys; it cannot decrypt objects.")
+            raise S3NotImplemented(
+                f"s3://{bucket}/{key} is encrypted ({sealed.algorithm}), but this process opened the object "
+                "store without KMS keys."
+            )
         context = encryption_context(bucket, key)
         return self.keyring.open_data_key(sealed.algorithm, sealed.key_arn, sealed.wrapped_key, context)
 
