@@ -11,6 +11,7 @@ or secrets.
     │   ├── UnsupportedOperationError   UnknownOperationException 400
     │   ├── InvalidParameterError       InvalidParameterException 400 (CloudWatch Logs)
     │   ├── InvocationValidationError   ValidationError 400 (sagemaker-runtime)
+    │   ├── InvalidLookupAttributesError, InvalidTimeRangeError, InvalidNextTokenError  (CloudTrail's codes)
     │   ├── MalformedPolicyDocumentError  MalformedPolicyDocument 400
     │   ├── ArchiveError                ValidationException 400 (a user's tar that cannot be unpacked safely)
     │   ├── RequestTooLargeError        ValidationException 413 (a body over the API's limit)
@@ -189,6 +190,24 @@ class InternalError(OpenSageError):
 
 
 # --- sagemaker-runtime ------------------------------------------------------------------------
+
+
+class InvalidLookupAttributesError(ValidationError):
+    """CloudTrail LookupEvents: an attribute that cannot be looked up by (or more than one)."""
+
+    code = "InvalidLookupAttributesException"
+
+
+class InvalidTimeRangeError(ValidationError):
+    """CloudTrail LookupEvents: a StartTime after the EndTime."""
+
+    code = "InvalidTimeRangeException"
+
+
+class InvalidNextTokenError(ValidationError):
+    """CloudTrail LookupEvents: a NextToken that is damaged or was issued for other criteria."""
+
+    code = "InvalidNextTokenException"
 
 
 class InvocationValidationError(ValidationError):

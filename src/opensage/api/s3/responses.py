@@ -22,8 +22,10 @@ class RequestIds:
     host_id: str
 
     @classmethod
-    def new(cls) -> RequestIds:
-        return cls(secrets.token_hex(8).upper(), base64.b64encode(secrets.token_bytes(48)).decode("ascii"))
+    def new(cls, request_id: str | None = None) -> RequestIds:
+        """Fresh ids; ``request_id`` when the request already has one (the audit trail's)."""
+        host_id = base64.b64encode(secrets.token_bytes(48)).decode("ascii")
+        return cls(request_id or secrets.token_hex(8).upper(), host_id)
 
     def apply(self, response: Response) -> Response:
         response.headers["x-amz-request-id"] = self.request_id
