@@ -187,3 +187,29 @@ def variant(name: str, model: str, count: int = 1, weight: float = 1.0) -> dict[
         "InstanceType": "ml.m5.large",
         "InitialVariantWeight": weight,
     }
+
+
+def sign_s3_headers(method: str, path: str, headers: dict[str, str], host: str) -> dict[str, str]:
+    """``headers`` plus a SigV4 signature by the test key, for raw-HTTP S3 tests.
+
+    The payload is whatever ``x-amz-content-sha256`` says (``UNSIGNED-PAYLOAD`` when absent),
+    signed as declared: botocore's signer would otherwise put its own hash of the body there.
+    """
+    import time
+
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    signed = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **headers, "host": host}
+    signed["x-amz-date"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    request = AWSRequest(method=method, url=f"http://{host}{path}", headers=signed)
+    request.context["timestamp"] = signed["x-amz-date"]
+    signer = S3SigV4Auth(Credentials(TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY), "s3", REGION)
+    canonical = signer.canonical_request(request)
+    signature = signer.signature(signer.string_to_sign(request, canonical), request)
+    names = signer.signed_headers(signer.headers_to_sign(request))
+    signed["Authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, SignedHeaders={names}, Signature={signature}"
+    )
+    return signed

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import google_crc32c
 import pytest
+from tests.support import sign_s3_headers
 
 
 @pytest.fixture()
@@ -52,7 +53,9 @@ class Wire:
 
 
 def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", *(f"{k}: {v}" for k, v in headers.items())]
+    """The request line and headers, signed by the test key as every S3 request must be."""
+    signed = sign_s3_headers(method, path, headers, "localhost")
+    lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in signed.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
@@ -231,7 +234,12 @@ def test_a_method_no_s3_operation_uses_is_405(server: Any) -> None:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(f"{server.endpoint_url}/some-bucket/some-key", method="PATCH")
+    host = urlsplit(server.endpoint_url).netloc
+    request = urllib.request.Request(
+        f"{server.endpoint_url}/some-bucket/some-key",
+        method="PATCH",
+        headers=sign_s3_headers("PATCH", "/some-bucket/some-key", {}, host),
+    )
     try:
         urllib.request.urlopen(request, timeout=5)
     except urllib.error.HTTPError as error:
