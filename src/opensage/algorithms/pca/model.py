@@ -27,11 +27,10 @@ class PCAModel(Model):
         return int(self.projection.shape[0])
 
     def predict(self, features: Features, accept_parameters: Mapping[str, str]) -> list[OutputField]:
-        if sparse.issparse(features):
-            # (x - mean)·P = x·P - mean·P keeps a sparse request sparse.
-            projected = np.asarray(features @ self.projection) - self.mean @ self.projection
-        else:
-            projected = (np.asarray(features, dtype=np.float32) - self.mean) @ self.projection
+        # A sparse row is expanded: the model is dense (d x k) anyway, and (x - mean)·P computed
+        # one way for every request type gives the same bits for the same row.
+        dense = features if isinstance(features, np.ndarray) else features.toarray()
+        projected = (np.asarray(dense, dtype=np.float32) - self.mean) @ self.projection
         return [OutputField("projection", projected.astype(np.float32))]
 
 
