@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from opensage.algorithms.aialgs.serving import Features, Model
 from opensage.algorithms.pca.training import MODEL_FILE
