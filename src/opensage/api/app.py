@@ -111,7 +111,12 @@ def create_app(
             if route is not None and _is_runtime_request(scope):
                 await runtime(scope, receive, send, route)
                 return
-        await router(scope, receive, send)
+            # Every other request goes straight to dispatch: Starlette's path routes never match a
+            # path with a line break in it, and S3 keys may hold one ("a\nb" answered a bare 404).
+            response = await dispatch(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await router(scope, receive, send)  # lifespan
 
     authenticated = with_authentication(app, platform.settings, platform.repository)
     # Limits before authentication: a body over its limit is refused unread, not even hashed.
