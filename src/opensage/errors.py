@@ -15,7 +15,6 @@ or secrets.
     │   ├── MalformedPolicyDocumentError  MalformedPolicyDocument 400
     │   ├── ArchiveError                ValidationException 400 (a user's tar that cannot be unpacked safely)
     │   ├── RequestTooLargeError        ValidationException 413 (a body over the API's limit)
-    │   ├── RequestTooLargeError        ValidationException 413 (a body over the API's limit)
     │   └── JobNotFoundError            ValidationException 400  "Requested resource not found."
     ├── NotFoundError                   ResourceNotFound 400
     │   └── LogResourceNotFoundError    ResourceNotFoundException 400
@@ -42,7 +41,6 @@ or secrets.
         ├── InvalidBucketName 400, InvalidArgument 400, InvalidRequest 400, InvalidRange 416
         ├── BadDigest 400, InvalidDigest 400, InvalidPart 400, InvalidPartOrder 400
         ├── EntityTooSmall 400, MalformedXML 400, KeyTooLong 400, IncompleteBody 400
-        ├── EntityTooLarge 400, MaxMessageLengthExceeded 400, SlowDown 503
         ├── EntityTooLarge 400, MaxMessageLengthExceeded 400, SlowDown 503
         ├── MethodNotAllowed 405
         ├── ObjectPathConflict 409 (a key that is a folder of other keys on the local disk)
@@ -100,12 +98,6 @@ class UnsupportedOperationError(ValidationError):
 
 class ArchiveError(ValidationError):
     """A user's archive (model.tar.gz, sourcedir.tar.gz) that is not a tar or cannot be unpacked safely."""
-
-
-class RequestTooLargeError(ValidationError):
-    """A request body over its API's limit, refused before it is read (JSON and runtime APIs)."""
-
-    http_status = 413
 
 
 class RequestTooLargeError(ValidationError):
@@ -356,25 +348,6 @@ class IncompleteBody(S3Error):
     """Fewer body bytes arrived than the request announced."""
 
     code = "IncompleteBody"
-
-
-class EntityTooLarge(S3Error):
-    """An object body (PutObject, UploadPart) over S3's 5 GiB limit."""
-
-    code = "EntityTooLarge"
-
-
-class MaxMessageLengthExceeded(S3Error):
-    """A request body other than an object's (XML documents) over its limit."""
-
-    code = "MaxMessageLengthExceeded"
-
-
-class SlowDown(S3Error):
-    """Too many requests in flight; S3's spelling of ThrottlingException (botocore retries it)."""
-
-    code = "SlowDown"
-    http_status = 503
 
 
 class EntityTooLarge(S3Error):
