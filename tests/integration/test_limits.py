@@ -114,7 +114,9 @@ def test_a_full_server_throttles_each_api_in_its_own_shape_then_recovers(
     # A PutObject whose body the server is waiting for: 100 Continue proves it is in flight.
     path = "/throttle/held.txt"
     headers = {"Content-Length": "5", "Expect": "100-continue"}
-    held = OpenRequest(url, "PUT", path, {**signed_headers(url, "PUT", path, "s3", b"hello", headers), **headers})
+    held = OpenRequest(
+        url, "PUT", path, {**signed_headers(url, "PUT", path, "s3", b"hello", headers), **headers}
+    )
     try:
         assert held.read_interim() == 100
         with pytest.raises(ClientError) as raised:
