@@ -395,3 +395,23 @@ def test_an_unrecognised_image_is_refused_with_what_to_do(
     message = raised.value.response["Error"]["Message"]
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "my-own-trainer" in message
+
+
+def test_scripts_do_not_inherit_the_servers_credentials(
+    sagemaker_client: Any, s3_client: Any, data: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server started after `eval "$(opensage env)"` holds the admin key: scripts must not see it."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+    monkeypatch.setenv("OPENSAGE_ADMIN_SECRET_ACCESS_KEY", "admin-secret")
+    monkeypatch.setenv("OPENSAGE_TEST_VISIBLE", "yes")
+    script = """
+        import os, sys
+        leaked = [n for n in ("AWS_SECRET_ACCESS_KEY", "OPENSAGE_ADMIN_SECRET_ACCESS_KEY") if n in os.environ]
+        print("leaked:", leaked, "visible:", os.environ.get("OPENSAGE_TEST_VISIBLE"))
+        sys.exit(1 if leaked or os.environ.get("OPENSAGE_TEST_VISIBLE") != "yes" else 0)
+        """
+    source = upload(s3_client, BUCKET, "code/env/sourcedir.tar.gz", source_tarball({"env.py": script}))
+    request = script_job("script-env", SKLEARN_IMAGE, "env.py", source, data, f"s3://{BUCKET}/output")
+    sagemaker_client.create_training_job(**request)
+    described = wait_terminal(sagemaker_client, "script-env", 120)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")

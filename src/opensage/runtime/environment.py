@@ -10,11 +10,11 @@ script. Paths point into the host's local layout, or /opt/ml where that is mount
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from opensage.runtime.layout import HostLayout
+from opensage.runtime.usercode.inherited import inherited_environment
 
 
 def decode_hyperparameter(value: str) -> Any:
@@ -133,7 +133,7 @@ class HostEnvironment:
 
     def process_environment(self) -> dict[str, str]:
         """The platform's own environment, then the user's Environment, then SM_* (which wins)."""
-        merged = dict(os.environ)
+        merged = inherited_environment()
         merged.update(self.user_environment)
         merged.update(self.variables())
         return merged

@@ -10,7 +10,6 @@ in /opt/ml when there is no such input.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from opensage.executor.processing.layout import MOUNT_POINT, InstanceFolder
 from opensage.executor.processing.spec import ProcessingRun
 from opensage.runtime.frameworks import Framework, missing_framework
 from opensage.runtime.usercode import optml, requirements
+from opensage.runtime.usercode.inherited import inherited_environment
 
 CODE_INPUT = "code"
 # Changes to the working directory once /opt/ml is mounted, then becomes the command.
@@ -57,7 +57,7 @@ def command_line(run: ProcessingRun) -> list[str]:
 
 
 def launch(run: ProcessingRun, folder: InstanceFolder) -> InstanceLaunch:
-    variables = dict(os.environ)
+    variables = inherited_environment()
     # Python code prints as it goes, so its log arrives live; the job's Environment may say otherwise.
     variables["PYTHONUNBUFFERED"] = "1"
     variables.update(run.environment)

@@ -19,7 +19,6 @@ model is shown at /opt/ml/model with the code at /opt/ml/model/code, as on SageM
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from opensage.objects.base import ObjectStore
 from opensage.runtime.serving.artifacts import ArtifactError, fetch_model
 from opensage.runtime.serving.spec import ContainerSpec, ScriptSpec, ServeSpec
 from opensage.runtime.usercode import optml, requirements
+from opensage.runtime.usercode.inherited import inherited_environment
 
 PROGRAM_ENV = "SAGEMAKER_PROGRAM"
 SUBMIT_DIRECTORY_ENV = "SAGEMAKER_SUBMIT_DIRECTORY"
@@ -186,7 +186,7 @@ def process_environment(spec: ServeSpec, run_dir: Path) -> dict[str, str] | None
     """
     if not spec.runs_user_code():
         return None
-    merged = dict(os.environ)
+    merged = inherited_environment()
     for container in spec.containers:
         if container.script is not None:
             merged.update(container.environment)
