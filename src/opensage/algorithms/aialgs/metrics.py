@@ -38,6 +38,10 @@ class QualityMetric:
     channel: str
     name: str
     direction: Direction
+    #: The regex of the name as the log line spells it, when that is not ``name`` itself: Linear
+    #: Learner prints ``validation binary_classification_cross_entropy_objective <loss>=...`` for
+    #: ``validation:objective_loss`` and ``binary_f_1.000`` for ``binary_f_beta``.
+    log_pattern: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -53,7 +57,7 @@ def quality_metric_definitions(
     """
     definitions = []
     for metric in metrics:
-        tail = rf"{metric.channel} {metric.name} <{metric.direction.value}>={_VALUE}"
+        tail = rf"{metric.channel} {metric.log_pattern or metric.name} <{metric.direction.value}>={_VALUE}"
         definitions.append(MetricDefinition(metric.full_name, rf"#quality_metric: host=\S+, {tail}"))
         if per_epoch:
             definitions.append(
@@ -84,10 +88,14 @@ class MetricLog:
     def _print(self, line: str) -> None:
         print(line, file=self._stream or sys.stdout, flush=True)
 
-    def quality(self, metric: QualityMetric, value: float, *, epoch: int | None = None) -> None:
+    def quality(
+        self, metric: QualityMetric, value: float, *, epoch: int | None = None, spelled: str | None = None
+    ) -> None:
+        """Print one value; ``spelled`` is the name the line shows when the metric has a ``log_pattern``."""
         where = f"host={self.host}" if epoch is None else f"host={self.host}, epoch={epoch}"
+        name = spelled or metric.name
         self._print(
-            f"#quality_metric: {where}, {metric.channel} {metric.name} <{metric.direction.value}>={float(value)!r}"
+            f"#quality_metric: {where}, {metric.channel} {name} <{metric.direction.value}>={float(value)!r}"
         )
 
     def progress(self, percent: float) -> None:

@@ -59,3 +59,19 @@ def test_the_sdk_documented_kmeans_regex_reads_the_line() -> None:
     MetricLog("algo-2", out).quality(QualityMetric("test", "msd", Direction.LOSS), 1.25)
     match = re.search(r"#quality_metric: host=\S+, test msd <loss>=(\S+)", out.getvalue())
     assert match is not None and float(match.group(1)) == 1.25
+
+
+def test_a_metric_spelled_its_own_way_in_the_log_is_read_under_its_tuning_name() -> None:
+    objective = QualityMetric("validation", "objective_loss", Direction.LOSS, log_pattern=r"\S+_objective")
+    f_beta = QualityMetric("test", "binary_f_beta", Direction.SCORE, log_pattern=r"binary_f_\S+")
+    out = io.StringIO()
+    log = MetricLog("algo-1", out)
+    log.quality(objective, 0.25, spelled="binary_classification_cross_entropy_objective")
+    log.quality(f_beta, 0.8, spelled="binary_f_1.000")
+    assert out.getvalue().splitlines() == [
+        "#quality_metric: host=algo-1, validation binary_classification_cross_entropy_objective <loss>=0.25",
+        "#quality_metric: host=algo-1, test binary_f_1.000 <score>=0.8",
+    ]
+    scraper = MetricScraper((d.name, d.regex) for d in quality_metric_definitions([objective, f_beta]))
+    found = [(m.name, m.value) for line in out.getvalue().splitlines() for m in scraper.scan(line)]
+    assert found == [("validation:objective_loss", 0.25), ("test:binary_f_beta", 0.8)]
