@@ -81,8 +81,8 @@ class Platform:
         self.fleet = Fleet(settings, self.objects, self.log_store)
         self.capture = CaptureWriter(self.objects)
         self.models = ModelService(settings, self.repository, self.objects, utcnow)
-        self.transform = TransformService(settings, self.repository, self.executor, self.models)
-        self.processing = ProcessingService(settings, self.repository, self.executor, utcnow)
+        self.transform = TransformService(settings, self.repository, self.executor, self.models, kms=self.kms)
+        self.processing = ProcessingService(settings, self.repository, self.executor, utcnow, self.kms)
         self.endpoint_configs = EndpointConfigService(settings, self.repository, self.models, utcnow)
         self.endpoints = EndpointService(
             settings, self.repository, self.models, self.endpoint_configs, self.fleet, utcnow

@@ -35,6 +35,7 @@ from opensage.logstore import open_log_store
 from opensage.logstore.base import LogWriter
 from opensage.objects import open_object_store
 from opensage.runtime.metrics import MetricScraper
+from opensage.security.keyring import open_keyring
 
 logger = logging.getLogger("opensage.processing")
 
@@ -65,12 +66,14 @@ class ProcessingJobRunner:
         self.run = run
         self.job_dir = Path(run.job_dir)
         self.status = RunStatus()
-        self.store = open_object_store(run.objects_url)
+        self.store = open_object_store(run.objects_url, open_keyring(run.keyring))
         self.logs = open_log_store(Path(run.logs_root))
         self.hosts = [f"algo-{index + 1}" for index in range(run.instance_count)]
         self.folders = [InstanceFolder(host, self.job_dir / host) for host in self.hosts]
         self.streams: dict[str, LogWriter] = {}
-        self.uploader = OutputUploader(self.store, run.outputs, self.folders, self._say_on)
+        self.uploader = OutputUploader(
+            self.store, run.outputs, self.folders, self._say_on, run.output_kms_key_arn
+        )
         self.started = time.time()
         self.stop_reason: str | None = None
         self.wake = threading.Event()

@@ -31,6 +31,7 @@ from opensage.runtime.serving.artifacts import fetch_model
 from opensage.runtime.train import FAILURE_REASON_LIMIT
 from opensage.runtime.transform.jsonpath import parse_json_path
 from opensage.runtime.transform.processing import DataProcessing, record_format
+from opensage.security.keyring import open_keyring
 
 logger = logging.getLogger("opensage.transform")
 
@@ -44,7 +45,7 @@ class TransformJobRunner:
         self.run = run
         self.job_dir = Path(run.job_dir)
         self.status = RunStatus()
-        self.store = open_object_store(run.objects_url)
+        self.store = open_object_store(run.objects_url, open_keyring(run.keyring))
         self.logs = open_log_store(Path(run.logs_root))
         self.stopping = threading.Event()
         # Set on a stop request or on the first instance's failure: every instance stops sending.

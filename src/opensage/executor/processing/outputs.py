@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from opensage.executor.packing import encrypted_under
 from opensage.executor.processing.layout import InstanceFolder
 from opensage.executor.processing.spec import OutputRun
 from opensage.naming import S3Uri, parse_s3_uri
@@ -60,8 +61,11 @@ class OutputUploader:
         outputs: list[OutputRun],
         folders: list[InstanceFolder],
         say: Callable[[str, str], None],
+        kms_key_arn: str | None = None,
     ) -> None:
         self._store = store
+        # ProcessingOutputConfig.KmsKeyId; None: the bucket's default encryption, if any.
+        self._write_options = encrypted_under(kms_key_arn)
         self._outputs = [output for output in outputs if output.uploaded]
         self._folders = folders
         # say(host, message): a line in that instance's log.
@@ -106,7 +110,7 @@ class OutputUploader:
                 continue
             relative = path.relative_to(root).as_posix()
             try:
-                self._store.put_file(target.bucket, target.join(relative).key, path)
+                self._store.put_file(target.bucket, target.join(relative).key, path, self._write_options)
             except FileNotFoundError:
                 # Deleted by the code since it was listed: nothing to upload.
                 continue

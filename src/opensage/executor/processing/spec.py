@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from opensage.executor.job_process import read_job_file, write_job_file
 from opensage.executor.jobspec import ChannelSpec
+from opensage.security.keyring import KeyRingSpec
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,10 @@ class ProcessingRun:
     stop_grace_seconds: float = 30.0
     # How often Continuous outputs are looked at for files that are new or changed.
     continuous_interval_seconds: float = 1.0
+    # ProcessingOutputConfig.KmsKeyId as a key ARN: outputs are uploaded SSE-KMS under it.
+    output_kms_key_arn: str | None = None
+    # The KMS keys (sealed) the job may use to read encrypted inputs and to write outputs.
+    keyring: KeyRingSpec | None = None
     kind: str = "processing"
 
 

@@ -18,6 +18,7 @@ from opensage.logstore.base import LogStore, LogWriter
 from opensage.objects import open_object_store
 from opensage.runtime.serving.spec import ContainerSpec, ServeSpec, write_spec
 from opensage.runtime.serving.staging import Staging, process_environment, stage_scripts
+from opensage.security.keyring import open_keyring
 
 
 def instance_ids(run: TransformRun) -> list[str]:
@@ -84,6 +85,9 @@ def _staged(run: TransformRun, spec: ServeSpec, run_dir: Path, data_log: LogWrit
         return spec
     environments = Path(run.environments_cache) if run.environments_cache else None
     staging = Staging(
-        open_object_store(run.objects_url), Path(run.model_cache_dir), environments, data_log.write
+        open_object_store(run.objects_url, open_keyring(run.keyring)),
+        Path(run.model_cache_dir),
+        environments,
+        data_log.write,
     )
     return stage_scripts(spec, run_dir, staging)

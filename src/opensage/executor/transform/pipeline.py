@@ -19,10 +19,11 @@ from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 
 from opensage.errors import AlgorithmClientError, AlgorithmError
+from opensage.executor.packing import encrypted_under
 from opensage.executor.transform.client import ModelClient, ModelResponse
 from opensage.executor.transform.inputs import InputObject, InputReader
 from opensage.executor.transform.spec import TransformRun
-from opensage.objects.base import ObjectStore, ObjectWriter, WriteOptions
+from opensage.objects.base import ObjectStore, ObjectWriter
 from opensage.runtime.transform.assembly import assemble_records, assemble_response
 from opensage.runtime.transform.batches import Batch, Encoder, batch_records, line_slices
 from opensage.runtime.transform.processing import DataProcessing
@@ -146,7 +147,9 @@ class InstancePipeline:
 
     def _open_output(self, item: InputObject) -> OutputObject:
         target = item.output(self._run.output_path)
-        options = WriteOptions(content_type=self._run.accept or "application/octet-stream")
+        options = encrypted_under(
+            self._run.output_kms_key_arn, self._run.accept or "application/octet-stream"
+        )
         output = OutputObject(item, self._store.open_writer(target.bucket, target.key, options))
         self._open.append(output)
         self._say(f"Transforming {item.uri} to {target}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from opensage.executor.job_process import read_job_file, write_job_file
+from opensage.security.keyring import KeyRingSpec
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class TransformRun:
     stop_grace_seconds: float = 30.0
     # requirements.txt environments of inference code, shared with training and endpoints.
     environments_cache: str | None = None
+    # TransformOutput.KmsKeyId as a key ARN: outputs are written SSE-KMS under it.
+    output_kms_key_arn: str | None = None
+    # The KMS keys (sealed) the job may use to read encrypted models and inputs and to write outputs.
+    keyring: KeyRingSpec | None = None
     kind: str = "transform"
 
 

@@ -20,6 +20,7 @@ from opensage.services.documents import Documents
 from opensage.services.hosting.model_service import ModelService
 from opensage.services.hosting.models import ContainerDefinition
 from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
+from opensage.services.kms.service import KmsService
 from opensage.services.transform.models import TransformJob, TransformJobSpec
 from opensage.services.transform.validation import check_spec
 from opensage.settings import Settings
@@ -43,10 +44,12 @@ class TransformService(JobService[TransformJob]):
         executor: Executor,
         models: ModelService,
         clock: Callable[[], datetime] = utcnow,
+        kms: KmsService | None = None,
     ) -> None:
         super().__init__(Documents(repository, KIND, TransformJob, job_stamp), executor, clock)
         self._settings = settings
         self._models = models
+        self._kms = kms
 
     def arn(self, name: str) -> str:
         return sagemaker_arn(self._settings.region, self._settings.account_id, KIND, name)
@@ -54,6 +57,7 @@ class TransformService(JobService[TransformJob]):
     def create(self, spec: TransformJobSpec) -> TransformJob:
         model = self._models.describe(spec.model_name)
         check_spec(spec, model, self._settings.max_hosts_per_job)
+        self._output_key_arn(spec)
         now = self._clock()
         job = TransformJob(
             spec=spec,
@@ -97,6 +101,11 @@ class TransformService(JobService[TransformJob]):
 
     # --- the job process's description ---
 
+    def _output_key_arn(self, spec: TransformJobSpec) -> str | None:
+        if spec.output.kms_key_id is None or self._kms is None:
+            return None
+        return self._kms.output_key_arn(spec.output.kms_key_id, "TransformOutput.KmsKeyId")
+
     def _run_for(self, job: TransformJob) -> TransformRun:
         spec = job.spec
         processing = spec.effective_data_processing
@@ -128,6 +137,8 @@ class TransformService(JobService[TransformJob]):
             input_filter=processing.input_filter,
             output_filter=processing.output_filter,
             join_input=processing.joins_input,
+            output_kms_key_arn=self._output_key_arn(spec),
+            keyring=None if self._kms is None else self._kms.keyring_spec(),
             invocation_timeout_seconds=client.invocations_timeout_seconds,
             invocation_max_retries=client.invocations_max_retries,
             server_start_timeout=self._settings.model_server_start_timeout,
