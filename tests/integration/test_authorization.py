@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.support import REGION, ROLE_ARN, XGBOOST_IMAGE
+from tests.support import REGION, ROLE_ARN, XGBOOST_IMAGE, make_client
 
 from opensage.embedded import EmbeddedServer
 from opensage.security.identities import Identities
@@ -229,3 +229,37 @@ def test_users_without_policies_may_do_nothing_until_one_is_attached(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_reading_an_sse_kms_object_needs_kms_decrypt_on_its_key(
+    user: ClientFor, identities: Identities, s3_client: Any, server: EmbeddedServer
+) -> None:
+    bucket = unique("kms-read")
+    s3_client.create_bucket(Bucket=bucket)
+    kms = make_client("kms", server.endpoint_url)
+    key_arn = kms.create_key(Description="reader test")["KeyMetadata"]["Arn"]
+    s3_client.put_object(
+        Bucket=bucket, Key="secret.csv", Body=b"1,2\n", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn
+    )
+    s3_client.put_object(Bucket=bucket, Key="plain.csv", Body=b"3,4\n")
+    read = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    name, s3 = user([custom_policy(identities, read)], "s3")
+
+    assert s3.get_object(Bucket=bucket, Key="plain.csv")["Body"].read() == b"3,4\n"
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket=bucket, Key="secret.csv")
+    assert denied(caught) == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/{name} is not authorized to perform: kms:Decrypt on resource: "
+        f"{key_arn} because no identity-based policy allows the kms:Decrypt action"
+    )
+    with pytest.raises(ClientError) as copied:
+        s3.copy_object(Bucket=bucket, Key="copy.csv", CopySource={"Bucket": bucket, "Key": "secret.csv"})
+    assert "kms:Decrypt" in denied(copied)
+
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    _, reader = user([custom_policy(identities, read, decrypt)], "s3")
+    assert reader.get_object(Bucket=bucket, Key="secret.csv")["Body"].read() == b"1,2\n"

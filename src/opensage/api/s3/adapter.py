@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from opensage.api.s3.authorization import authorize_s3, key_check
+from opensage.api.s3.authorization import authorize_s3, decrypt_check, key_check
 from opensage.api.s3.context import Query, S3Request, split_path
 from opensage.api.s3.responses import RequestIds, error_code, error_response
 from opensage.api.s3.routing import choose_handler
@@ -77,5 +77,9 @@ class S3Adapter:
                 await run_in_threadpool(authorize_s3, self.authorizer, handler, context)
             except S3AccessDenied as refusal:
                 return self._refused(request, refusal, raw_path, ids)
-            context = replace(context, key_check=key_check(self.authorizer, context))
+            context = replace(
+                context,
+                key_check=key_check(self.authorizer, context),
+                decrypt_check=decrypt_check(self.authorizer, context),
+            )
         return await handler(context)

@@ -61,3 +61,15 @@ def key_check(authorizer: Authorizer, ctx: S3Request) -> Callable[[str], OpenSag
         return None if denial is None else denied(denial, s3=True)
 
     return check
+
+
+def decrypt_check(authorizer: Authorizer, ctx: S3Request) -> Callable[[str], OpenSageError | None]:
+    """For reads of SSE-KMS objects: S3 decrypts for callers who may use the object's key, as on
+    AWS, where reading such an object needs kms:Decrypt on its key besides s3:GetObject."""
+    principal = principal_of(ctx.request.scope)
+
+    def check(kms_key_arn: str) -> OpenSageError | None:
+        denial = authorizer.decide(principal, [Access("kms:Decrypt", kms_key_arn)])
+        return None if denial is None else denied(denial, s3=True)
+
+    return check

@@ -83,6 +83,8 @@ class S3Request:
     ids: RequestIds
     #: DeleteObjects asks it for each key: the refusal to report for that key, or None.
     key_check: Callable[[str], OpenSageError | None] | None = None
+    #: Reads of SSE-KMS objects ask it with the object's key ARN: the refusal of kms:Decrypt, or None.
+    decrypt_check: Callable[[str], OpenSageError | None] | None = None
 
     @property
     def headers(self) -> Headers:

@@ -103,6 +103,7 @@ async def get_object(ctx: S3Request) -> Response:
         raise S3NotImplemented("Reading a single part of an object (partNumber) is not implemented.")
     for _ in range(_READ_ATTEMPTS):
         info = await ctx.call(ctx.store.head_object, ctx.bucket, ctx.key)
+        await ctx.call(_require_decrypt, ctx, info)
         status = evaluate(ctx.headers, info)
         if status is not None:
             return _condition_response(status, info)
@@ -118,6 +119,14 @@ async def get_object(ctx: S3Request) -> Response:
     headers.update(_range_headers(byte_range, opened.size))
     headers.update(_response_overrides(ctx))
     return StreamingResponse(_stream(ctx, stream), status_code=206 if byte_range else 200, headers=headers)
+
+
+def _require_decrypt(ctx: S3Request, info: ObjectInfo) -> None:
+    if ctx.decrypt_check is None or info.sse != "aws:kms" or not info.sse_kms_key_id:
+        return
+    refusal = ctx.decrypt_check(info.sse_kms_key_id)
+    if refusal is not None:
+        raise refusal
 
 
 def _checksum_mode(ctx: S3Request) -> bool:
@@ -185,6 +194,7 @@ async def copy_object(ctx: S3Request) -> Response:
             "attributes."
         )
     source = await ctx.call(ctx.store.head_object, source_bucket, source_key)
+    await ctx.call(_require_decrypt, ctx, source)
     require_source_conditions(ctx.headers, source)
     options: WriteOptions | None = None
     if directive == "REPLACE":
