@@ -44,10 +44,14 @@ def _entries() -> tuple[_Entry, ...]:
         # Issue 6: each entry gets its module when the algorithm is written.
         _aialgs("linear-learner", None, "LinearLearnerAlgorithm"),
         _aialgs("kmeans", None, "KMeansAlgorithm"),
-        _aialgs("knn", None, "KNNAlgorithm"),
+        _aialgs("knn", "opensage.algorithms.knn", "KNNAlgorithm"),
         _aialgs("pca", "opensage.algorithms.pca", "PCAAlgorithm"),
         _aialgs("randomcutforest", None, "RandomCutForestAlgorithm"),
-        _aialgs("factorization-machines", None, "FactorizationMachinesAlgorithm"),
+        _aialgs(
+            "factorization-machines",
+            "opensage.algorithms.factorization_machines",
+            "FactorizationMachinesAlgorithm",
+        ),
     )
 
 
