@@ -263,3 +263,23 @@ def test_reading_an_sse_kms_object_needs_kms_decrypt_on_its_key(
     decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
     _, reader = user([custom_policy(identities, read, decrypt)], "s3")
     assert reader.get_object(Bucket=bucket, Key="secret.csv")["Body"].read() == b"1,2\n"
+
+
+def test_kms_decrypt_is_checked_on_the_key_inside_the_ciphertext(
+    user: ClientFor, identities: Identities, server: EmbeddedServer
+) -> None:
+    admin = make_client("kms", server.endpoint_url)
+    mine = admin.create_key(Description="mine")["KeyMetadata"]["Arn"]
+    theirs = admin.create_key(Description="theirs")["KeyMetadata"]["Arn"]
+    allowed = {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": mine}
+    name, kms = user([custom_policy(identities, allowed)], "kms")
+
+    blob = kms.encrypt(KeyId=mine, Plaintext=b"ok")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"ok"
+    foreign = admin.encrypt(KeyId=theirs, Plaintext=b"not yours")["CiphertextBlob"]
+    with pytest.raises(ClientError) as caught:
+        kms.decrypt(CiphertextBlob=foreign)
+    assert denied(caught) == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/{name} is not authorized to perform: kms:Decrypt on resource: "
+        f"{theirs} because no identity-based policy allows the kms:Decrypt action"
+    )

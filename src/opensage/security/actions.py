@@ -7,11 +7,14 @@ ARNs (and so the ones users put in policies) do.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opensage.errors import KmsInvalidCiphertextError
 from opensage.naming import sagemaker_arn
+from opensage.security.keyring import blob_key_id
 
 #: The resource of operations that act on no single resource (List*, CreateKey, ListBuckets).
 ANY_RESOURCE = "*"
@@ -159,14 +162,31 @@ def logs_accesses(arns: Arns, operation: str, params: Mapping[str, Any]) -> list
 def kms_accesses(arns: Arns, operation: str, params: Mapping[str, Any]) -> list[Access]:
     """``kms:<Operation>`` on the key the request names (a key id, alias or ARN), else ``*``.
 
-    Decrypt without a KeyId names its key only inside the ciphertext: the KMS service should
-    check ``kms:Decrypt`` on the key it finds there (Authorizer.authorize with kms_key ARN).
+    Decrypt without a KeyId names its key only inside the ciphertext: the check is on the
+    key found there, so a caller allowed to decrypt under one key cannot use another's blobs.
     """
     action = f"kms:{operation}"
     key_id = params.get("KeyId") or params.get("TargetKeyId")
+    if operation == "Decrypt" and not isinstance(key_id, str):
+        key_id = _ciphertext_key(params.get("CiphertextBlob"))
     if not isinstance(key_id, str):
         return [Access(action, ANY_RESOURCE)]
     return [Access(action, arns.kms_key(key_id))]
+
+
+def _ciphertext_key(blob: Any) -> str | None:
+    """The key id inside a Decrypt request's CiphertextBlob, if it is one of ours.
+
+    Validated requests carry it decoded; base64 text (the wire form) is accepted too.
+    """
+    try:
+        if isinstance(blob, bytes):
+            return blob_key_id(blob)
+        if isinstance(blob, str):
+            return blob_key_id(base64.b64decode(blob, validate=True))
+        return None
+    except (ValueError, KmsInvalidCiphertextError):
+        return None  # Decrypt itself answers InvalidCiphertextException
 
 
 def json_accesses(arns: Arns, service: str, operation: str, params: Mapping[str, Any]) -> list[Access]:
