@@ -194,3 +194,15 @@ def test_no_auth_accepts_unsigned_requests_on_loopback(tmp_path: Path) -> None:
         )
         anonymous.create_bucket(Bucket="no-auth-bucket")
         assert [b["Name"] for b in anonymous.list_buckets()["Buckets"]] == ["no-auth-bucket"]
+
+
+def test_a_refused_upload_does_not_poison_the_connection(server: EmbeddedServer, s3_client: Any) -> None:
+    """A PUT refused before its body is read ends its connection; the client's next request works."""
+    ensure_bucket(s3_client, BUCKET)
+    wrong = client("s3", server.endpoint_url, TEST_ACCESS_KEY_ID, "not-the-secret")
+    for attempt in range(3):  # the same client and connection pool each time
+        assert error_of(wrong.put_object, Bucket=BUCKET, Key=f"refused-{attempt}", Body=b"x" * 70_000) == (
+            "SignatureDoesNotMatch",
+            403,
+        )
+    assert "refused-0" not in [o["Key"] for o in s3_client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]

@@ -198,7 +198,10 @@ def _s3_refusal(error: OpenSageError, request: WireRequest, request_id: str) -> 
     if isinstance(error, AuthenticationError):
         error = _S3Refusal(error.s3_code, _S3_MESSAGES.get(type(error), error.message), error.http_status)
     ids = RequestIds.new(request_id)
-    return ids.apply(s3_error_response(error, request.raw_path, ids, request.method == "HEAD"))
+    response = ids.apply(s3_error_response(error, request.raw_path, ids, request.method == "HEAD"))
+    # Refused before its body was read (S3 bodies stream): the connection cannot carry another request.
+    response.headers["connection"] = "close"
+    return response
 
 
 def _json_refusal(error: OpenSageError, request_id: str) -> Response:
