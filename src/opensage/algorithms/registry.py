@@ -43,10 +43,10 @@ def _entries() -> tuple[_Entry, ...]:
         ),
         # Issue 6: each entry gets its module when the algorithm is written.
         _aialgs("linear-learner", None, "LinearLearnerAlgorithm"),
-        _aialgs("kmeans", None, "KMeansAlgorithm"),
+        _aialgs("kmeans", "opensage.algorithms.kmeans", "KMeansAlgorithm"),
         _aialgs("knn", "opensage.algorithms.knn", "KNNAlgorithm"),
         _aialgs("pca", "opensage.algorithms.pca", "PCAAlgorithm"),
-        _aialgs("randomcutforest", None, "RandomCutForestAlgorithm"),
+        _aialgs("randomcutforest", "opensage.algorithms.rcf", "RandomCutForestAlgorithm"),
         _aialgs(
             "factorization-machines",
             "opensage.algorithms.factorization_machines",
