@@ -9,9 +9,10 @@ training jobs, one endpoint and one transform job.
 
 How an algorithm joins: add a ``Case`` to ``CASES`` with its image, hyperparameters (with a
 seed if it has one), a dataset (``rows`` label-first for supervised, features only otherwise,
-and the training content type), one invalid and one required hyperparameter, the request and
-response types it documents, the JSON response key (``predictions``, ``projections``,
-``scores``) and the fields of each record. Nothing else changes.
+and the training content type: RecordIO ones are written as dense records, the label in
+``label["values"]``), one invalid and one required hyperparameter, the request and response
+types it documents, the JSON response key (``predictions``, ``projections``, ``scores``), the
+fields of each record and, without CSV requests, ``batch_content_type``. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Case:
     response_key: str
     fields: frozenset[str]
     extra_request_types: tuple[str, ...] = field(default=())
+    # What batch transform sends (SplitType Line); an algorithm without CSV requests uses JSON Lines.
+    batch_content_type: str = "text/csv"
 
     @property
     def features(self) -> np.ndarray:
@@ -96,6 +99,27 @@ CASES = [
         response_key="projections",
         fields=frozenset({"projection"}),
     ),
+    Case(
+        name="factorization-machines",
+        image=f"{REGION_ACCOUNT}/factorization-machines:1",
+        hyperparameters={
+            "feature_dim": "4",
+            "num_factors": "2",
+            "predictor_type": "binary_classifier",
+            "epochs": "3",
+            "mini_batch_size": "30",
+        },
+        rows=_labelled(3),
+        train_content_type="application/x-recordio-protobuf",
+        supervised=True,
+        invalid=("predictor_type", "multiclass_classifier"),
+        required="num_factors",
+        request_types=AIALGS_REQUESTS[1:],  # FM documents no CSV requests
+        response_types=AIALGS_RESPONSES,
+        response_key="predictions",
+        fields=frozenset({"score", "predicted_label"}),
+        batch_content_type="application/jsonlines",
+    ),
 ]
 
 
@@ -129,6 +153,18 @@ def request_body(content_type: str, rows: np.ndarray) -> bytes:
         return "".join(json.dumps({"features": row}) + "\n" for row in rows.tolist()).encode()
     buffer = io.BytesIO()
     write_dense(buffer, rows.astype(np.float32))
+    return buffer.getvalue()
+
+
+def training_data(case: Case) -> bytes:
+    """The train channel's file: CSV as it is, or RecordIO records with the label in label["values"]."""
+    if not case.train_content_type.startswith("application/x-recordio-protobuf"):
+        return csv_bytes(case.rows)
+    buffer = io.BytesIO()
+    if case.supervised:
+        write_dense(buffer, case.features.astype(np.float32), case.rows[:, 0].astype(np.float32))
+    else:
+        write_dense(buffer, case.rows.astype(np.float32))
     return buffer.getvalue()
 
 
@@ -172,7 +208,7 @@ def trained(
     """One training job per algorithm, its model and an endpoint serving it."""
     case: Case = request.param
     ensure_bucket(s3_client, BUCKET)
-    s3_client.put_object(Bucket=BUCKET, Key=f"{case.name}/train/data.csv", Body=csv_bytes(case.rows))
+    s3_client.put_object(Bucket=BUCKET, Key=f"{case.name}/train/data", Body=training_data(case))
     job = f"contract-{case.name}"
     sagemaker_client.create_training_job(**training_request(case, job, case.hyperparameters))
     described = wait_until_done(sagemaker_client, job)
@@ -273,7 +309,8 @@ def test_the_model_round_trips_through_batch_transform(
 ) -> None:
     case, _ = trained
     rows = case.features[:20]
-    s3_client.put_object(Bucket=BUCKET, Key=f"{case.name}/batch/in.csv", Body=csv_bytes(rows))
+    body = request_body(case.batch_content_type, rows)
+    s3_client.put_object(Bucket=BUCKET, Key=f"{case.name}/batch/in.csv", Body=body)
     job = f"contract-{case.name}-batch"
     sagemaker_client.create_transform_job(
         TransformJobName=job,
@@ -282,7 +319,7 @@ def test_the_model_round_trips_through_batch_transform(
             "DataSource": {
                 "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{case.name}/batch/"}
             },
-            "ContentType": "text/csv",
+            "ContentType": case.batch_content_type,
             "SplitType": "Line",
         },
         TransformOutput={
@@ -300,8 +337,8 @@ def test_the_model_round_trips_through_batch_transform(
     batch = [json.loads(line) for line in output.decode().splitlines()]
     online = runtime_client.invoke_endpoint(
         EndpointName=f"contract-{case.name}",
-        ContentType="text/csv",
+        ContentType=case.batch_content_type,
         Accept="application/jsonlines",
-        Body=csv_bytes(rows),
+        Body=body,
     )["Body"].read()
     assert batch == [json.loads(line) for line in online.decode().splitlines()]
