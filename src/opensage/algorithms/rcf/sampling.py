@@ -41,8 +41,10 @@ class Reservoirs:
         later = ~first
         if later.any():
             index, rows = index[later], rows[later]
-            # Row i (0-based) replaces slot j = floor(u * (i + 1)) of a tree when j < size.
-            slots = np.floor(self._rng.random((self.samples.shape[0], index.shape[0])) * (index + 1))
+            # Row i (0-based) replaces slot j = floor(u * (i + 1)) of a tree when j < size. The
+            # draws go row by row, so how the stream is cut into batches changes nothing.
+            draws = self._rng.random((index.shape[0], self.samples.shape[0])).T
+            slots = np.floor(draws * (index + 1))
             tree, row = np.nonzero(slots < self.size)
             slot = slots[tree, row].astype(np.int64)
             # Several rows of one batch may take one slot: the later row wins, as one at a time.
