@@ -22,6 +22,10 @@ class ForwardingError(Exception):
     """The model server could not be reached or did not answer in time."""
 
 
+class _NotSent(ForwardingError):
+    """The connection was closed before the request was written: the model server saw nothing."""
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -81,12 +85,14 @@ class _Connection(asyncio.Protocol):
     # --- use ---
 
     def send(self, request: bytes) -> asyncio.Future[Response]:
-        self._waiter = asyncio.get_running_loop().create_future()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
         if self.transport is None or self.transport.is_closing():
-            self._fail(ForwardingError("the connection is closed"))
+            self._fail(_NotSent("the connection is closed"))
         else:
             self.transport.write(request)
-        return self._waiter
+        # The future itself: _fail has already cleared self._waiter (returning it gave None).
+        return waiter
 
     def close(self) -> None:
         self.reusable = False
@@ -134,11 +140,12 @@ class ConnectionPool:
         connection = await self._connection()
         try:
             response = await self._exchange(connection, payload, timeout)
-        except ForwardingError:
+        except ForwardingError as exc:
             connection.close()
-            if not reused:
+            if not reused and not isinstance(exc, _NotSent):
                 raise
-            # A pooled connection the server had already closed: nothing was processed, retry once.
+            # A pooled connection the server had already closed, or a new one closed before the
+            # request was written (seen under 200 concurrent callers): nothing was processed, retry once.
             connection = await self._new_connection()
             response = await self._exchange(connection, payload, timeout)
         except (TimeoutError, asyncio.CancelledError):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from opensage.executor.forwarding import ConnectionPool, ForwardingError
+from opensage.executor.forwarding import ConnectionPool, ForwardingError, _Connection
 
 
 async def _server(answers_before_close: int | None, delay: float = 0.0) -> tuple[asyncio.Server, list[int]]:
@@ -91,3 +91,22 @@ def test_a_slow_answer_times_out_and_nothing_listening_is_a_forwarding_error() -
 
     with pytest.raises(ForwardingError, match="cannot connect"):
         run(nobody())
+
+
+def test_sending_on_a_closed_connection_is_a_forwarding_error() -> None:
+    # benchmarks/load.py (200 concurrent callers) found send() returning None here: a TypeError
+    # in the pool and an InternalFailure 500 for InvokeEndpoint instead of a retry.
+    async def scenario() -> None:
+        server, _ = await _server(None)
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(
+            _Connection, "127.0.0.1", server.sockets[0].getsockname()[1]
+        )
+        connection.close()
+        try:
+            await connection.send(b"POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n")
+        finally:
+            server.close()
+
+    with pytest.raises(ForwardingError, match="the connection is closed"):
+        run(scenario())
