@@ -35,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +120,20 @@ def deploy_endpoint(url: str, instances: int) -> tuple[list[bytes], list[float]]
     features = test[:, 1:]
     expected = booster.predict(xgboost.DMatrix(features)).tolist()
     return [features_csv(row[None, :]) for row in features], expected
+
+
+def authentication_enforced(url: str) -> bool:
+    """Whether the server refuses an unsigned SageMaker call, as it must with authentication on."""
+    request = urllib.request.Request(
+        f"{url}/",
+        data=b"{}",
+        headers={"X-Amz-Target": "SageMaker.ListModels", "Content-Type": "application/x-amz-json-1.1"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30):
+            return False
+    except urllib.error.HTTPError as error:
+        return 400 <= error.code < 500
 
 
 # --- memory -----------------------------------------------------------------------------
@@ -240,6 +256,7 @@ class Run:
     server_cpu_seconds: float
     generator_cpu_seconds: float
     load_average: float
+    authentication: bool
 
 
 def run_load(url: str, server: subprocess.Popen[bytes], args: argparse.Namespace) -> Run:
@@ -290,6 +307,7 @@ def run_load(url: str, server: subprocess.Popen[bytes], args: argparse.Namespace
         server_cpu_seconds=server_cpu,
         generator_cpu_seconds=generator_cpu,
         load_average=load_average,
+        authentication=authentication_enforced(url),
     )
 
 
@@ -330,21 +348,29 @@ def main() -> None:
     try:
         with server_process(folder) as (url, server):
             run = run_load(url, server, args)
+        for name, example in {**run.uploads_tally.examples, **run.invocations.examples}.items():
+            print(f"first {name} answer: {example}")
+        if failures(run):
+            print(_server_log(folder))
         text = report(args, run)
         print(text)
         if not args.no_report:
             with (ROOT / "benchmarks" / "RESULTS.md").open("a") as handle:
                 handle.write(text + "\n")
     except BaseException:
-        log = folder / "server.log"
-        if log.exists():
-            print("server log (last 3000 characters):\n" + log.read_text(errors="replace")[-3000:])
+        print(_server_log(folder))
         raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     problems = failures(run)
     if problems:
         raise SystemExit("FAILED:\n  " + "\n  ".join(problems))
+
+
+def _server_log(folder: Path) -> str:
+    log = folder / "server.log"
+    text = log.read_text(errors="replace")[-5000:] if log.exists() else "(none)"
+    return f"server log (the end):\n{text}"
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -371,6 +397,11 @@ def traffic_row(name: str, tally: Tally, seconds: float) -> str:
 def report(args: argparse.Namespace, run: Run) -> str:
     uploaded_bytes = sum(size for size, _ in run.uploads.acknowledged.values())
     verdict, samples = run.verdict, run.samples or [run.final]
+    checked = (
+        "the server verifying signatures (unsigned calls refused)"
+        if run.authentication
+        else "the server NOT verifying signatures (it accepted an unsigned call)"
+    )
     peak = {
         "server (front end)": max(s.server for s in samples),
         "model servers (all instances)": max(s.model_servers for s in samples),
@@ -387,7 +418,7 @@ def report(args: argparse.Namespace, run: Run) -> str:
         "",
         f"Command: {command}  ",
         f"Machine: {machine()}; 1-minute load average before the run {run.load_average:.2f}  ",
-        f"Setup: `opensage server` in its own process, authentication on (every request SigV4-signed); "
+        f"Setup: `opensage server` in its own process; every request SigV4-signed, {checked}; "
         f"built-in XGBoost (breast cancer, 20 trees) on an endpoint with {args.instances} instances; "
         "one-row CSV requests, each answer checked against the booster's prediction; uploads 1 KiB to 8 MiB "
         "log-uniform, one in eight a two-part multipart upload of 5 to 8 MiB",

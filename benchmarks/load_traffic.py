@@ -34,12 +34,15 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     wrong_answers: int = 0
     cpu_seconds: float = 0.0
+    # The first error body of each kind of failure, so a report can say what went wrong.
+    examples: dict[str, str] = field(default_factory=dict)
 
     def merge(self, other: Tally) -> None:
         self.latencies += other.latencies
         self.outcomes.update(other.outcomes)
         self.wrong_answers += other.wrong_answers
         self.cpu_seconds += other.cpu_seconds
+        self.examples = {**other.examples, **self.examples}
 
     def count(self, status: int, code: str = "") -> None:
         self.outcomes[f"{status} {code}".strip()] += 1
@@ -131,6 +134,8 @@ async def invoker(
                     tally.wrong_answers += 1
             elif code in THROTTLES or response.status == 429:
                 await asyncio.sleep(random.uniform(0.01, 0.1))
+            else:
+                tally.examples.setdefault(f"{response.status} {code}", answer[:300].decode(errors="replace"))
 
 
 def _answer_matches(answer: bytes, expected: float) -> bool:
