@@ -42,7 +42,7 @@ def _entries() -> tuple[_Entry, ...]:
             ),
         ),
         # Issue 6: each entry gets its module when the algorithm is written.
-        _aialgs("linear-learner", None, "LinearLearnerAlgorithm"),
+        _aialgs("linear-learner", "opensage.algorithms.linear_learner", "LinearLearnerAlgorithm"),
         _aialgs("kmeans", "opensage.algorithms.kmeans", "KMeansAlgorithm"),
         _aialgs("knn", "opensage.algorithms.knn", "KNNAlgorithm"),
         _aialgs("pca", "opensage.algorithms.pca", "PCAAlgorithm"),
