@@ -38,7 +38,7 @@ def test_xgboost_images_of_any_region(image: str) -> None:
 @pytest.mark.parametrize(
     "image",
     [
-        "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1",
+        "382416733822.dkr.ecr.us-east-1.amazonaws.com/object2vec:1",
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3-cpu-py311",
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:mytag",
