@@ -216,3 +216,17 @@ def test_fewer_rows_than_streaming_centres_still_trains(make_env: EnvFactory) ->
     rows = blobs(rows=30)  # K = 4 x 10 = 40 > 30 rows
     centers = centers_of(train(make_env, rows))
     assert sse(rows, centers) <= 1.05 * KMeans(4, n_init=10, random_state=0).fit(rows).inertia_
+
+
+def test_kmeans_images_of_any_region_select_it() -> None:
+    from opensage.algorithms.registry import load_algorithm, resolve_training_image
+
+    for image in (
+        "382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1",
+        "174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:latest",
+        "438346466558.dkr.ecr.eu-west-1.amazonaws.com/kmeans:1",
+    ):
+        assert resolve_training_image(image) == "kmeans"
+    algorithm = load_algorithm("kmeans")
+    assert isinstance(algorithm, KMeansAlgorithm) and algorithm.supports_distributed
+    assert [d.name for d in algorithm.metric_definitions()][:2] == ["test:msd", "test:ssd"]
