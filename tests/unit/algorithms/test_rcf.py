@@ -164,3 +164,13 @@ def test_defaults_and_bad_channels(make_env: EnvFactory) -> None:
         train(make_env, np.zeros((10, 3)))
     with pytest.raises(AlgorithmClientError, match="1 \\(anomaly\\) or 0"):
         train(make_env, cluster_rows(50), np.column_stack([np.full(10, 2.0), cluster_rows(10)]))
+
+
+def test_streaming_scores_flag_a_spike_when_it_arrives() -> None:
+    from opensage.algorithms.rcf.streaming import stream_scores
+
+    series = np.sin(np.arange(1500) / 10.0) + np.random.default_rng(12).normal(scale=0.05, size=1500)
+    series[1200] = 4.0
+    scores = stream_scores(shingle(series, 1), num_trees=50, num_samples_per_tree=64, seed=1)
+    assert scores[:1].tolist() == [0.0]  # nothing to compare the first point with
+    assert int(np.argmax(scores[300:])) + 300 == 1200
