@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/algorithms/knn.py --rows 100000 --columns 64 --queries 1000 --k 10
 	$(BIN)/python benchmarks/algorithms/factorization_machines.py --users 2000 --items 1000 --ratings 200000
 	$(BIN)/python benchmarks/algorithms/kmeans.py --rows 500000 --columns 20 --k 10
+	$(BIN)/python benchmarks/algorithms/rcf_nab.py --rrcf-points 400
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
