@@ -1,0 +1,78 @@
+"""Linear Learner jobs through the server: two ShardedByS3Key hosts in Pipe mode train a model as good as one host's."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import Any
+
+import numpy as np
+from tests.support import ROLE_ARN, csv_bytes, ensure_bucket, wait_until_done
+
+BUCKET = "linear-learner-jobs"
+IMAGE = "174872318107.dkr.ecr.us-west-2.amazonaws.com/linear-learner:1"
+
+
+def job_request(name: str, mode: str, instances: int) -> dict[str, Any]:
+    def channel(channel_name: str, distribution: str) -> dict[str, Any]:
+        return {
+            "ChannelName": channel_name,
+            "ContentType": "text/csv",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{BUCKET}/{channel_name}/",
+                    "S3DataDistributionType": distribution,
+                }
+            },
+        }
+
+    return {
+        "TrainingJobName": name,
+        "RoleArn": ROLE_ARN,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": mode},
+        "HyperParameters": {
+            "predictor_type": "binary_classifier",
+            "mini_batch_size": "100",
+            "epochs": "15",
+            "num_models": "4",
+        },
+        "InputDataConfig": [channel("train", "ShardedByS3Key"), channel("validation", "FullyReplicated")],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/output"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": instances, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+    }
+
+
+def accuracy(s3: Any, sagemaker: Any, name: str, mode: str, instances: int, rows: np.ndarray) -> float:
+    sagemaker.create_training_job(**job_request(name, mode, instances))
+    described = wait_until_done(sagemaker, name)
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert any(
+        m["MetricName"] == "validation:binary_classification_accuracy"
+        for m in described["FinalMetricDataList"]
+    )
+    key = described["ModelArtifacts"]["S3ModelArtifacts"].split(f"s3://{BUCKET}/", 1)[1]
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())) as tar:
+        member = tar.extractfile("linear-learner-model.npz")
+        assert member is not None
+        model = np.load(io.BytesIO(member.read()))
+    raw = rows[:, 1:].astype(np.float64) @ model["weights"][:, 0] + model["bias"][0]
+    predicted = 1 / (1 + np.exp(-raw)) >= float(model["threshold"])
+    return float(np.mean(predicted == (rows[:, 0] == 1)))
+
+
+def test_sharded_hosts_train_as_well_as_one(s3_client: Any, sagemaker_client: Any) -> None:
+    ensure_bucket(s3_client, BUCKET)
+    random = np.random.default_rng(8)
+    features = random.normal(size=(1600, 5)).astype(np.float32)
+    labels = (features @ np.array([2.0, -1.0, 0.5, 0.0, 1.0]) > 0).astype(np.float32)
+    rows = np.column_stack([labels, features])
+    for part, shard in enumerate(np.array_split(rows[:1200], 4)):
+        s3_client.put_object(Bucket=BUCKET, Key=f"train/part-{part}.csv", Body=csv_bytes(shard))
+    s3_client.put_object(Bucket=BUCKET, Key="validation/data.csv", Body=csv_bytes(rows[1200:]))
+    one = accuracy(s3_client, sagemaker_client, "ll-one", "File", 1, rows[1200:])
+    two = accuracy(s3_client, sagemaker_client, "ll-sharded", "Pipe", 2, rows[1200:])
+    assert one > 0.95 and two > 0.95
+    # One-shot averaging of the hosts' models (each took half the steps) costs a little accuracy.
+    assert abs(one - two) < 0.05
