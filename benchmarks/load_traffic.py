@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import random
 import resource
@@ -123,19 +124,33 @@ async def invoker(
             try:
                 async with session.post(target, data=bodies[row], headers=dict(request.headers)) as response:
                     answer = await response.read()
-                    code = response.headers.get("x-amzn-ErrorType", "").split(":")[0]
             except (aiohttp.ClientError, TimeoutError) as error:
                 tally.outcomes[f"connection error {type(error).__name__}"] += 1
                 continue
-            tally.count(response.status, code if response.status != 200 else "")
             if response.status == 200:
                 tally.latencies.append(time.perf_counter() - started)
+                tally.count(200)
                 if not _answer_matches(answer, expected[row]):
                     tally.wrong_answers += 1
-            elif code in THROTTLES or response.status == 429:
+                continue
+            code = _error_code(response.headers.get("x-amzn-ErrorType", ""), answer)
+            tally.count(response.status, code)
+            if code in THROTTLES or response.status == 429:
                 await asyncio.sleep(random.uniform(0.01, 0.1))
             else:
                 tally.examples.setdefault(f"{response.status} {code}", answer[:300].decode(errors="replace"))
+
+
+def _error_code(header: str, body: bytes) -> str:
+    """The AWS error code from x-amzn-ErrorType, else from the JSON body's __type."""
+    if header:
+        return header.split(":")[0]
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    kind = document.get("__type", "") if isinstance(document, dict) else ""
+    return str(kind).rsplit("#", 1)[-1]
 
 
 def _answer_matches(answer: bytes, expected: float) -> bool:
