@@ -13,6 +13,7 @@ Imports numpy: algorithms import this module inside ``fit``, never at import tim
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,7 +69,14 @@ class ChannelFormat:
 def channel_format(
     channel: ChannelInput, *, content_types: tuple[str, ...] = CONTENT_TYPES, default_label_size: int = 1
 ) -> ChannelFormat:
-    """The channel's content type, checked against what the algorithm reads (CSV by default, as SageMaker's)."""
+    """The channel's content type, checked against what the algorithm reads.
+
+    A channel without a ContentType (the SageMaker SDK's ``record_set`` sends none) is
+    RecordIO-protobuf for an algorithm that reads no CSV; otherwise ``read_batches`` looks at
+    each file's first bytes (``sniffed``).
+    """
+    if channel.content_type is None and ct.CSV not in content_types:
+        return ChannelFormat(ct.RECORDIO_PROTOBUF, default_label_size)
     parsed = ct.parse_content_type(channel.content_type or ct.CSV)
     if parsed.media_type not in content_types:
         raise AlgorithmClientError(
@@ -100,14 +108,30 @@ def read_batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     form = channel_format(channel, content_types=content_types, default_label_size=default_label_size)
+    sniff = channel.content_type is None and ct.RECORDIO_PROTOBUF in content_types
     for stream, source in _streams(channel, epoch):
         with stream:
-            for batch in _stream_batches(stream, source, form, batch_size):
+            stream_form = sniffed(stream, form) if sniff else form
+            for batch in _stream_batches(stream, source, stream_form, batch_size):
                 if feature_dim is not None and batch.n_columns != feature_dim:
                     raise AlgorithmClientError(
                         f"{source}: rows have {batch.n_columns} features but feature_dim is {feature_dim}"
                     )
                 yield batch
+
+
+def sniffed(stream: BinaryIO, form: ChannelFormat) -> ChannelFormat:
+    """RecordIO-protobuf if the stream starts with a RecordIO record's magic number, else ``form``.
+
+    For channels without a ContentType: the SageMaker SDK's ``record_set`` uploads RecordIO and
+    names no type, while a CSV file cannot start with those four bytes (0x0a 0x23 0xd7 0xce).
+    """
+    from opensage.formats.recordio import MAGIC
+
+    head = stream.peek(4)[:4] if isinstance(stream, io.BufferedReader) else b""
+    if len(head) == 4 and int.from_bytes(head, "little") == MAGIC:
+        return ChannelFormat(ct.RECORDIO_PROTOBUF, form.label_size)
+    return form
 
 
 def fifo_path(channel: ChannelInput, epoch: int) -> Path:

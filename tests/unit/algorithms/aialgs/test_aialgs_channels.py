@@ -112,3 +112,35 @@ def test_a_reader_closing_early_ends_the_epoch(tmp_path: Path) -> None:
     # The next epoch's FIFO appears although epoch 0 was not read to the end.
     rows = sum(batch.n_rows for batch in read_batches(channel, 50_000, epoch=1))
     assert rows == 200_000
+
+
+def test_without_a_content_type_recordio_is_recognised_and_csv_stays_csv(tmp_path: Path) -> None:
+    """The SageMaker SDK's record_set uploads RecordIO and names no ContentType."""
+    folder = tmp_path / "train"
+    folder.mkdir()
+    with (folder / "a.pbr").open("wb") as out:
+        write_dense(out, np.arange(4, dtype=np.float32).reshape(2, 2), np.array([1.0, 0.0]))
+    (folder / "b.csv").write_text("1,5,6\n")
+    batches = list(read_batches(ChannelInput("train", folder, None), 10, feature_dim=2))
+    np.testing.assert_array_equal(np.vstack([b.dense() for b in batches]), [[0, 1], [2, 3], [5, 6]])
+    np.testing.assert_array_equal(np.concatenate([b.labels for b in batches]), [1, 0, 1])  # type: ignore[misc]
+
+
+def test_without_a_content_type_pipe_mode_recordio_is_recognised(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    buffer = io.BytesIO()
+    write_dense(buffer, np.ones((3, 4), dtype=np.float32))
+    (sources / "part-0.pbr").write_bytes(buffer.getvalue())
+    data = tmp_path / "data"
+    data.mkdir()
+    feeder = PipeFeeder("train", sorted(sources.iterdir()), data)
+    feeder.start()
+    channel = ChannelInput("train", data / "train", None, input_mode="Pipe")
+    assert sum(batch.n_rows for batch in read_batches(channel, 2, feature_dim=4)) == 3
+
+
+def test_without_a_content_type_an_algorithm_that_reads_no_csv_reads_recordio(tmp_path: Path) -> None:
+    channel = csv_channel(tmp_path, {"a.csv": "1,2,3\n"}, None)  # type: ignore[arg-type]
+    with pytest.raises(AlgorithmClientError, match="RecordIO|magic|record"):
+        list(read_batches(channel, content_types=("application/x-recordio-protobuf",)))
