@@ -50,6 +50,8 @@ class Case:
     extra_request_types: tuple[str, ...] = field(default=())
     # What batch transform sends (SplitType Line); an algorithm without CSV requests uses JSON Lines.
     batch_content_type: str = "text/csv"
+    # The fields of a text/csv response line, in order (K-Means: closest_cluster,distance_to_cluster).
+    csv_fields: tuple[str, ...] = ("score",)
 
     @property
     def features(self) -> np.ndarray:
@@ -100,6 +102,35 @@ CASES = [
         fields=frozenset({"projection"}),
     ),
     Case(
+        name="kmeans",
+        image=f"{REGION_ACCOUNT}/kmeans:1",
+        hyperparameters={"feature_dim": "4", "k": "3", "mini_batch_size": "50"},
+        rows=_blobs(120, 4, 3),
+        train_content_type="text/csv;label_size=0",
+        supervised=False,
+        invalid=("init_method", "k-means++"),
+        required="k",
+        request_types=AIALGS_REQUESTS,
+        response_types=("text/csv", *AIALGS_RESPONSES),
+        response_key="predictions",
+        fields=frozenset({"closest_cluster", "distance_to_cluster"}),
+        csv_fields=("closest_cluster", "distance_to_cluster"),
+    ),
+    Case(
+        name="randomcutforest",
+        image=f"{REGION_ACCOUNT}/randomcutforest:1",
+        hyperparameters={"feature_dim": "4", "num_trees": "50", "num_samples_per_tree": "32"},
+        rows=_blobs(120, 4, 4),
+        train_content_type="text/csv;label_size=0",
+        supervised=False,
+        invalid=("num_trees", "10"),
+        required="feature_dim",
+        request_types=AIALGS_REQUESTS,
+        response_types=AIALGS_RESPONSES,
+        response_key="scores",
+        fields=frozenset({"score"}),
+    ),
+    Case(
         name="factorization-machines",
         image=f"{REGION_ACCOUNT}/factorization-machines:1",
         hyperparameters={
@@ -119,6 +150,39 @@ CASES = [
         response_key="predictions",
         fields=frozenset({"score", "predicted_label"}),
         batch_content_type="application/jsonlines",
+    ),
+    Case(
+        name="knn",
+        image=f"{REGION_ACCOUNT}/knn:1",
+        hyperparameters={"feature_dim": "4", "k": "3", "predictor_type": "classifier", "sample_size": "100"},
+        rows=_labelled(5),
+        train_content_type="text/csv",
+        supervised=True,
+        invalid=("index_type", "faiss.HNSW"),
+        required="sample_size",
+        request_types=AIALGS_REQUESTS,
+        response_types=AIALGS_RESPONSES,
+        response_key="predictions",
+        fields=frozenset({"predicted_label"}),
+    ),
+    Case(
+        name="linear-learner",
+        image=f"{REGION_ACCOUNT}/linear-learner:1",
+        hyperparameters={
+            "predictor_type": "binary_classifier",
+            "mini_batch_size": "30",
+            "epochs": "3",
+            "num_models": "4",
+        },
+        rows=_labelled(3),
+        train_content_type="text/csv",
+        supervised=True,
+        invalid=("binary_classifier_model_selection_criteria", "auc"),
+        required="predictor_type",
+        request_types=AIALGS_REQUESTS,
+        response_types=AIALGS_RESPONSES,
+        response_key="predictions",
+        fields=frozenset({"score", "predicted_label"}),
     ),
 ]
 
@@ -178,7 +242,10 @@ def records_of(body: bytes, response_type: str, case: Case) -> list[dict[str, An
     if response_type == "application/jsonlines":
         return [json.loads(line) for line in body.decode().splitlines()]
     if response_type == "text/csv":
-        return [{"score": float(line)} for line in body.decode().splitlines()]
+        return [
+            dict(zip(case.csv_fields, map(float, line.split(",")), strict=True))
+            for line in body.decode().splitlines()
+        ]
     parsed = []
     for record in read_records(io.BytesIO(body)):
         assert not record.features  # outputs go to label
