@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import uuid
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opensage.runtime.serving.app import Answer, ModelServerApp
-from opensage.runtime.serving.http import _Connection, render
+from opensage.runtime.serving.http import LISTEN_BACKLOG, _Connection, render, start_server
 
 
 class EchoApp(ModelServerApp):
@@ -104,3 +106,30 @@ def test_garbage_gets_a_400_or_waits_never_an_exception(data: bytes) -> None:
 @pytest.mark.parametrize(("status", "phrase"), [(200, b"OK"), (424, b"Failed Dependency"), (599, b"Unknown")])
 def test_status_lines(status: int, phrase: bytes) -> None:
     assert render(Answer(status, b""), keep_alive=True).startswith(b"HTTP/1.1 %d " % status + phrase)
+
+
+def test_the_listener_queues_a_burst_of_connections_before_the_loop_accepts() -> None:
+    # benchmarks/load.py: with asyncio's default backlog of 100, the platform's Unix-socket
+    # connects past 100 pending failed and InvokeEndpoint answered errors under 200 callers.
+    async def scenario() -> int:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(f"\0opensage-test-{uuid.uuid4().hex}")
+        server = await start_server(EchoApp(), listener, 1024)
+        clients, refused = [], 0
+        try:
+            # No await in this loop: the server cannot accept, every connect waits in the backlog.
+            for _ in range(LISTEN_BACKLOG // 2):
+                client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                client.setblocking(False)
+                clients.append(client)
+                try:
+                    client.connect(listener.getsockname())
+                except BlockingIOError:
+                    refused += 1
+        finally:
+            for client in clients:
+                client.close()
+            server.close()
+        return refused
+
+    assert asyncio.run(scenario()) == 0

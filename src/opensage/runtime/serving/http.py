@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 # InvokeEndpointAsync payloads reach 1 GB; nothing the platform sends is larger.
 MAX_BODY_BYTES = 1024 * 1024 * 1024
+# Connections the listener queues before the loop accepts them. create_server(sock=...) calls
+# listen() again, with 100 unless told: past that, a Unix-socket connect from the platform fails
+# (EAGAIN) and its request with it — seen under 200 concurrent InvokeEndpoint callers.
+LISTEN_BACKLOG = 1024
 
 
 def _reason(status: int) -> bytes:
@@ -119,9 +123,15 @@ class _Connection(asyncio.Protocol):
             self._transport.close()
 
 
+async def start_server(app: ModelServerApp, listener: socket.socket, max_body: int) -> asyncio.Server:
+    """Serve ``app`` on ``listener`` from the running loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: _Connection(app, max_body), sock=listener, backlog=LISTEN_BACKLOG)
+
+
 async def _serve_until_stopped(app: ModelServerApp, listener: socket.socket, max_body: int) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(app, max_body), sock=listener)
+    server = await start_server(app, listener, max_body)
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
