@@ -255,7 +255,7 @@ class Run:
     final: Sample
     server_cpu_seconds: float
     generator_cpu_seconds: float
-    load_average: float
+    load_average: tuple[float, float]
     authentication: bool
 
 
@@ -287,6 +287,7 @@ def run_load(url: str, server: subprocess.Popen[bytes], args: argparse.Namespace
     invocations: Tally = parent.recv()
     process.join()
     sampler.stop()
+    load_at_end = os.getloadavg()[0]
     server_cpu = tree_cpu_seconds(server.pid) - server_cpu
     uploads_tally = Tally()
     for tally in tallies:
@@ -306,7 +307,7 @@ def run_load(url: str, server: subprocess.Popen[bytes], args: argparse.Namespace
         final=final,
         server_cpu_seconds=server_cpu,
         generator_cpu_seconds=generator_cpu,
-        load_average=load_average,
+        load_average=(load_average, load_at_end),
         authentication=authentication_enforced(url),
     )
 
@@ -417,7 +418,8 @@ def report(args: argparse.Namespace, run: Run) -> str:
         f"({datetime.now(UTC):%Y-%m-%d})",
         "",
         f"Command: {command}  ",
-        f"Machine: {machine()}; 1-minute load average before the run {run.load_average:.2f}  ",
+        f"Machine: {machine()}; 1-minute load average {run.load_average[0]:.2f} before the run, "
+        f"{run.load_average[1]:.2f} at its end (this generator and server included)  ",
         f"Setup: `opensage server` in its own process; every request SigV4-signed, {checked}; "
         f"built-in XGBoost (breast cancer, 20 trees) on an endpoint with {args.instances} instances; "
         "one-row CSV requests, each answer checked against the booster's prediction; uploads 1 KiB to 8 MiB "
