@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from opensage.security.keys import Credentials, client_credentials
+from opensage.security.credentials import Credentials, client_credentials
 from opensage.settings import Settings
 
 

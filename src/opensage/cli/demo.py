@@ -22,7 +22,7 @@ import click
 from opensage.cli.context import CliContext, get_context
 from opensage.cli.jobs import follow_job
 from opensage.embedded import EmbeddedServer, free_port
-from opensage.security.keys import CREDENTIALS_FILE, read_credentials_file
+from opensage.security.credentials import CREDENTIALS_FILE, read_credentials_file
 
 BUCKET = "opensage-demo"
 PREFIX = "breast-cancer"

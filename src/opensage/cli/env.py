@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from opensage.cli.context import get_context
-from opensage.security.keys import CREDENTIALS_FILE, read_credentials_file
+from opensage.security.credentials import CREDENTIALS_FILE, read_credentials_file
 
 
 @click.command()

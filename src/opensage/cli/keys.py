@@ -13,7 +13,8 @@ import click
 
 from opensage.cli.context import CliContext, get_context
 from opensage.errors import OpenSageError
-from opensage.security.keys import ADMIN_USER, AccessKeys, Credentials, open_access_keys
+from opensage.security.credentials import Credentials
+from opensage.security.keys import ADMIN_USER, AccessKeys, open_access_keys
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ import click
 
 from opensage.cli.context import get_context
 from opensage.errors import OpenSageError
-from opensage.security.keys import CREDENTIALS_FILE, read_credentials_file
+from opensage.security.credentials import CREDENTIALS_FILE, read_credentials_file
 from opensage.settings import DEFAULT_PORT, Settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensage.security.keys import Credentials
+from opensage.security.credentials import Credentials
 
 
 class Clients:

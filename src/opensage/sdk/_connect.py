@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from opensage.sdk._errors import ServerUnavailableError
 from opensage.sdk._session import DEFAULT_BUCKET, DEFAULT_ROLE, Session
-from opensage.security.keys import CREDENTIALS_FILE, client_credentials, read_credentials_file
+from opensage.security.credentials import CREDENTIALS_FILE, client_credentials, read_credentials_file
 
 if TYPE_CHECKING:
     from opensage.settings import Settings

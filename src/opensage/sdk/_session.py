@@ -28,7 +28,7 @@ from opensage.sdk._transform import TransformRun, transform_request
 
 if TYPE_CHECKING:
     from opensage.sdk._hosting import Endpoint
-    from opensage.security.keys import Credentials
+    from opensage.security.credentials import Credentials
 
 DEFAULT_BUCKET = "opensage-default"
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/opensage"

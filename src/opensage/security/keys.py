@@ -14,20 +14,23 @@ stops working within that second.
 from __future__ import annotations
 
 import base64
-import configparser
 import enum
-import os
 import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from opensage.clock import utcnow
 from opensage.errors import NotFoundError, ValidationError
+from opensage.security.credentials import (
+    CREDENTIALS_FILE,
+    Credentials,
+    write_credentials_file,
+)
 from opensage.security.principal import Principal
 from opensage.security.sealing import Sealer
 from opensage.services.documents import Documents, Stamp
@@ -35,8 +38,6 @@ from opensage.store import ListQuery, ResourceRepository
 
 ACCESS_KEY_KIND = "access-key"
 ADMIN_USER = "admin"
-CREDENTIALS_FILE = "credentials"
-CREDENTIALS_PROFILE = "opensage"
 # How long a looked-up key is trusted before its status is read again (revocation delay).
 _CACHE_SECONDS = 1.0
 _ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -57,12 +58,6 @@ class AccessKey:
     status: KeyStatus
     create_date: datetime
     sealed_secret: str
-
-
-@dataclass(frozen=True)
-class Credentials:
-    access_key_id: str
-    secret_access_key: str
 
 
 @dataclass(frozen=True)
@@ -190,46 +185,5 @@ def _check_key(access_key_id: str, secret: str) -> None:
         raise ValidationError("A secret access key is at least 16 characters without spaces")
 
 
-def write_credentials_file(path: Path, credentials: Credentials) -> None:
-    """``path`` as an AWS credentials file with profile ``opensage``, 0600 from its first byte."""
-    parser = configparser.ConfigParser()
-    parser[CREDENTIALS_PROFILE] = {
-        "aws_access_key_id": credentials.access_key_id,
-        "aws_secret_access_key": credentials.secret_access_key,
-    }
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        parser.write(out)
-        out.flush()
-        os.fsync(out.fileno())
-    partial.replace(path)
-
-
-def read_credentials_file(path: Path) -> Credentials | None:
-    """The ``opensage`` profile of a credentials file, or None if there is none."""
-    parser = configparser.ConfigParser()
-    try:
-        parser.read_string(path.read_text())
-    except (FileNotFoundError, configparser.Error):
-        return None
-    if not parser.has_section(CREDENTIALS_PROFILE):
-        return None
-    section = parser[CREDENTIALS_PROFILE]
-    key_id, secret = section.get("aws_access_key_id"), section.get("aws_secret_access_key")
-    return Credentials(key_id, secret) if key_id and secret else None
-
-
 def open_access_keys(repository: ResourceRepository, home: Path, account_id: str) -> AccessKeys:
     return AccessKeys(repository, Sealer(home / "secrets"), account_id)
-
-
-def client_credentials(home: Path, environ: Mapping[str, str]) -> Credentials | None:
-    """The key a client of this home signs with: AWS_ACCESS_KEY_ID/SECRET, else ``<home>/credentials``.
-
-    None means neither is there; boto3's own chain (profiles, ~/.aws) is then the last resort.
-    """
-    key_id, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
-    if key_id and secret:
-        return Credentials(key_id, secret)
-    return read_credentials_file(home / CREDENTIALS_FILE)
