@@ -128,18 +128,12 @@ def test_instance_counts_are_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("repository", "name"),
-    [
-        ("linear-learner", "linear-learner"),
-        ("kmeans", "kmeans"),
-        ("knn", "knn"),
-        ("randomcutforest", "randomcutforest"),
-        ("factorization-machines", "factorization-machines"),
-    ],
+    "name", ["linear-learner", "kmeans", "knn", "pca", "randomcutforest", "factorization-machines"]
 )
-def test_recognised_algorithms_not_written_yet_are_refused_by_name(repository: str, name: str) -> None:
-    image = f"382416733822.dkr.ecr.ap-southeast-2.amazonaws.com/{repository}:1"
-    with pytest.raises(ValidationError, match=f"{name} is recognised but not implemented"):
-        resolve_program(spec(algorithm=AlgorithmSpec("File", training_image=image)))
-    with pytest.raises(ValidationError, match=f"{name} is recognised but not implemented"):
-        resolve_program(spec(algorithm=AlgorithmSpec("File", algorithm_name=name)))
+def test_the_aialgs_images_select_their_built_in_algorithm_in_any_region(name: str) -> None:
+    for region, account in (("ap-southeast-2", "712309505854"), ("us-east-1", "382416733822")):
+        image = f"{account}.dkr.ecr.{region}.amazonaws.com/{name}:1"
+        program = resolve_program(spec(algorithm=AlgorithmSpec("File", training_image=image)))
+        assert (program.mode, program.algorithm) == ("builtin", name)
+    program = resolve_program(spec(algorithm=AlgorithmSpec("File", algorithm_name=name)))
+    assert (program.mode, program.algorithm) == ("builtin", name)
