@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_transform.py --repeat 1 20 100 --concurrency 2
 	$(BIN)/python benchmarks/script_mode.py
 	$(BIN)/python benchmarks/load.py --seconds 60
+	$(BIN)/python benchmarks/algorithms/pca.py
 	$(BIN)/python benchmarks/algorithms/linear_learner.py --higgs-rows 200000
 	$(BIN)/python benchmarks/algorithms/knn.py --rows 100000 --columns 64 --queries 1000 --k 10
 	$(BIN)/python benchmarks/algorithms/factorization_machines.py --users 2000 --items 1000 --ratings 200000
