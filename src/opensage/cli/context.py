@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from opensage.errors import OpenSageError
 from opensage.security.credentials import Credentials, client_credentials
 from opensage.settings import Settings
+
+if TYPE_CHECKING:
+    from opensage.store import ResourceRepository
 
 
 @dataclass
@@ -64,3 +70,23 @@ def get_context(ctx: click.Context) -> CliContext:
     if found is None:
         raise click.UsageError("internal: the opensage command context is missing")
     return found
+
+
+@contextlib.contextmanager
+def home_repository(context: CliContext) -> Iterator[tuple[Settings, ResourceRepository]]:
+    """The metadata store of the context's home, for commands that work without a server
+    (keys, users, policies); OpenSageError becomes a one-line CLI error."""
+    from opensage.store import open_repository
+
+    settings = context.settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        repository = open_repository(settings.resolved_database_url)
+    except OpenSageError as error:
+        raise click.ClickException(error.message) from error
+    try:
+        yield settings, repository
+    except OpenSageError as error:
+        raise click.ClickException(f"{error.code}: {error.message}") from error
+    finally:
+        repository.engine.dispose()

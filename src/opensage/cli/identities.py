@@ -12,28 +12,15 @@ from pathlib import Path
 
 import click
 
-from opensage.cli.context import CliContext, get_context
-from opensage.errors import OpenSageError
+from opensage.cli.context import CliContext, get_context, home_repository
 from opensage.security.identities import Identities, policy_text
 
 
 @contextlib.contextmanager
 def home_identities(context: CliContext) -> Iterator[Identities]:
-    """The users, roles and policies of the context's home; OpenSageError becomes a one-line CLI error."""
-    from opensage.store import open_repository
-
-    settings = context.settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    try:
-        repository = open_repository(settings.resolved_database_url)
-    except OpenSageError as error:
-        raise click.ClickException(error.message) from error
-    try:
+    """The users, roles and policies of the context's home."""
+    with home_repository(context) as (settings, repository):
         yield Identities(repository, settings.account_id)
-    except OpenSageError as error:
-        raise click.ClickException(f"{error.code}: {error.message}") from error
-    finally:
-        repository.engine.dispose()
 
 
 def _identities(ctx: click.Context) -> contextlib.AbstractContextManager[Identities]:

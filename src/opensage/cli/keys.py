@@ -11,29 +11,16 @@ from collections.abc import Iterator
 
 import click
 
-from opensage.cli.context import CliContext, get_context
-from opensage.errors import OpenSageError
+from opensage.cli.context import CliContext, get_context, home_repository
 from opensage.security.credentials import Credentials
 from opensage.security.keys import ADMIN_USER, AccessKeys, open_access_keys
 
 
 @contextlib.contextmanager
 def home_keys(context: CliContext) -> Iterator[AccessKeys]:
-    """The access keys of the context's home; OpenSageError becomes a one-line CLI error."""
-    from opensage.store import open_repository
-
-    settings = context.settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    try:
-        repository = open_repository(settings.resolved_database_url)
-    except OpenSageError as error:
-        raise click.ClickException(error.message) from error
-    try:
+    """The access keys of the context's home."""
+    with home_repository(context) as (settings, repository):
         yield open_access_keys(repository, settings.home, settings.account_id)
-    except OpenSageError as error:
-        raise click.ClickException(f"{error.code}: {error.message}") from error
-    finally:
-        repository.engine.dispose()
 
 
 def ensure_admin_key(context: CliContext) -> Credentials | None:
