@@ -219,3 +219,66 @@ def test_sagemaker_core_resources_deploy_and_invoke(session: Any, train_uri: str
     config.delete()
     model.delete()
     assert [e.endpoint_name for e in Endpoint.get_all() if e.endpoint_name == "sdk-core"] == []
+
+
+def test_a_built_in_aialgs_algorithm_trains_with_model_trainer_and_answers_json(
+    session: Any, train_uri: str
+) -> None:
+    """Linear Learner from image_uris, as SageMaker users switch to it; served through sagemaker-core."""
+    import json
+
+    from sagemaker.core import image_uris
+    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+    from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import Compute, InputData
+
+    image = image_uris.retrieve("linear-learner", region="us-east-1")
+    trainer = ModelTrainer(
+        training_image=image,
+        role=ROLE,
+        sagemaker_session=session,
+        compute=Compute(instance_type="ml.m5.large", instance_count=1),
+        hyperparameters={"predictor_type": "binary_classifier", "feature_dim": 30, "epochs": 5},
+        base_job_name="sdk-linear-learner",
+    )
+    trainer.train(
+        input_data_config=[InputData(channel_name="train", data_source=train_uri, content_type="text/csv")],
+        wait=True,
+        logs=False,
+    )
+    job = trainer._latest_training_job
+    assert job.training_job_status == "Completed"
+    model = Model.create(
+        model_name="sdk-ll-model",
+        primary_container=ContainerDefinition(
+            image=image, model_data_url=job.model_artifacts.s3_model_artifacts
+        ),
+        execution_role_arn=ROLE,
+    )
+    config = EndpointConfig.create(
+        endpoint_config_name="sdk-ll-config",
+        production_variants=[
+            ProductionVariant(
+                variant_name="AllTraffic",
+                model_name="sdk-ll-model",
+                initial_instance_count=1,
+                instance_type="ml.m5.large",
+            )
+        ],
+    )
+    endpoint = Endpoint.create(endpoint_name="sdk-ll", endpoint_config_name=config.endpoint_config_name)
+    try:
+        endpoint.wait_for_status("InService", poll=1, timeout=120)
+        _, validation = breast_cancer_split()
+        body = json.dumps({"instances": [{"features": row.tolist()} for row in validation[:20, 1:]]})
+        answer = endpoint.invoke(body=body, content_type="application/json", accept="application/json")
+        predictions = json.loads(answer.body.read())["predictions"]
+        labels = [p["predicted_label"] for p in predictions]
+        assert len(labels) == 20 and all(0.0 <= p["score"] <= 1.0 for p in predictions)
+        assert sum(label == truth for label, truth in zip(labels, validation[:20, 0], strict=True)) >= 17
+    finally:
+        endpoint.delete()
+        endpoint.wait_for_delete(poll=1, timeout=60)
+        config.delete()
+        model.delete()
