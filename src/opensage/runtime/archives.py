@@ -4,11 +4,12 @@ Archives (model.tar.gz, sourcedir.tar.gz) and object keys come from users. Every
 unpacks one or turns a key into a local file goes through this module, so the rules are
 written once: no absolute paths, no ``..``, no device files or FIFOs, no hard or symbolic
 links that point outside the folder (tarfile's ``data`` filter, made stricter and given
-messages that name the member instead of server paths).
+messages that name the member instead of server paths), and nothing that would fill the disk.
 """
 
 from __future__ import annotations
 
+import shutil
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -22,9 +23,10 @@ def extract_tar(archive: Path, destination: Path, what: str = "The archive") -> 
     (``"sagemaker_submit_directory s3://..."``). Members before the bad one may be extracted
     already: callers unpack into a folder they discard on failure.
     """
+    budget = _Budget(what, shutil.disk_usage(_existing(destination)).free - _DISK_MARGIN_BYTES)
     try:
         with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(destination, filter=_refuse_unsafe)
+            tar.extractall(destination, filter=budget.check)
     except tarfile.FilterError as exc:
         raise ArchiveError(f"{what} is unsafe to unpack: {_describe(exc)}") from exc
     except (tarfile.TarError, EOFError) as exc:
@@ -46,6 +48,42 @@ def contained_path(folder: Path, relative: str) -> Path | None:
     if not parts or ".." in parts:
         return None
     return folder.joinpath(*parts)
+
+
+# Room left on the disk after unpacking: an archive that would leave less is refused up front.
+_DISK_MARGIN_BYTES = 256 * 1024 * 1024
+_MAX_MEMBERS = 1_000_000
+
+
+class _Budget:
+    """Counts what an archive unpacks, member by member, before each is written.
+
+    A small gzip can declare terabytes (a "zip bomb"); tar headers state each member's size
+    truthfully (that many bytes are written), so the sum is known before the disk fills.
+    """
+
+    def __init__(self, what: str, free_bytes: int) -> None:
+        self._what = what
+        self._left = free_bytes
+        self._members = 0
+
+    def check(self, member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
+        self._members += 1
+        self._left -= max(member.size, 0)
+        if self._left < 0:
+            raise ArchiveError(
+                f"{self._what} unpacks to more than the free disk space (at member {member.name!r}); "
+                "free some space or use a smaller archive"
+            )
+        if self._members > _MAX_MEMBERS:
+            raise ArchiveError(f"{self._what} has more than {_MAX_MEMBERS:,} members")
+        return _refuse_unsafe(member, destination)
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def _refuse_unsafe(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:

@@ -101,3 +101,17 @@ def test_no_relative_path_lands_outside(relative: str) -> None:
         assert target != folder
         assert target.is_relative_to(folder)
         assert ".." not in target.relative_to(folder).parts
+
+
+def test_an_archive_that_would_fill_the_disk_is_refused_before_it_is_written(tmp_path: Path) -> None:
+    """A gzip bomb: the tar header declares a petabyte; nothing of it is written."""
+    import gzip
+
+    bomb = tarfile.TarInfo("weights.bin")
+    bomb.size = 10**15
+    path = tmp_path / "model.tar.gz"
+    path.write_bytes(gzip.compress(bomb.tobuf(format=tarfile.PAX_FORMAT) + b"\0" * 4096))
+    destination = tmp_path / "out"
+    with pytest.raises(ArchiveError, match=r"more than the free disk space .*weights\.bin"):
+        extract_tar(path, destination, "model.tar.gz")
+    assert not (destination / "weights.bin").exists()
