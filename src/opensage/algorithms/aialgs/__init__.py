@@ -12,7 +12,8 @@ metrics and response fields, and implements ``fit`` (training) and ``load_model`
   ``#throughput_metric`` lines; ``quality_metric_definitions`` gives the regexes that read them.
 - ``serving``: ``AialgsPredictor`` decodes csv / json / jsonlines / recordio requests and encodes
   json / jsonlines / recordio (and, where documented, csv) responses around a ``Model``.
-- ``cluster``: gathering each host's mergeable state on the master host (InstanceCount > 1).
+- ``cluster``: merging the hosts' states on the master host (InstanceCount > 1): ``gather`` once
+  at the end, or ``exchange`` (the merged state sent back to every host) as often as training needs.
 
 Only ``algorithm`` and ``metrics`` may be imported by the control plane: the others load numpy.
 """

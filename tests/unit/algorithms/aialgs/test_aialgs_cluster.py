@@ -1,11 +1,11 @@
-"""Gathering each host's state on the master over loopback TCP."""
+"""Gathering each host's state on the master, and exchanging merged states, over loopback TCP."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from opensage.algorithms.aialgs.cluster import gather
+from opensage.algorithms.aialgs.cluster import exchange, gather
 from opensage.algorithms.base import TrainingEnvironment
 from opensage.embedded import free_port
 
@@ -43,6 +43,30 @@ def test_the_master_gets_every_state_in_host_order(tmp_path: Path) -> None:
     assert results["algo-1"] == [b"\x01" * 100_000, b"\x02" * 200_000, b"\x03" * 300_000]
 
 
+def test_every_host_gets_the_merged_state_round_after_round(tmp_path: Path) -> None:
+    port = free_port()
+    results: dict[str, list[bytes]] = {}
+
+    def merge(states: list[bytes]) -> bytes:
+        return b"".join(state[:1] for state in states) + str(sum(map(len, states))).encode()
+
+    def host(name: str, rank: int) -> None:
+        # Rounds in a row, as epochs: a host back early for the next round waits for the master.
+        results[name] = [
+            exchange(env(tmp_path, name, port), bytes([rank]) * 1000 * size, merge, timeout_s=30)
+            for size in (1, 2, 3)
+        ]
+
+    threads = [threading.Thread(target=host, args=(f"algo-{i}", i)) for i in (3, 1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    expected = [b"\x01\x02\x033000", b"\x01\x02\x036000", b"\x01\x02\x039000"]
+    assert results["algo-1"] == results["algo-2"] == results["algo-3"] == expected
+
+
 def test_one_host_needs_no_network(tmp_path: Path) -> None:
     single = TrainingEnvironment("j", {}, {}, tmp_path, tmp_path, tmp_path)
     assert gather(single, b"state") == [b"state"]
+    assert exchange(single, b"state", lambda states: states[0] * 2) == b"statestate"
