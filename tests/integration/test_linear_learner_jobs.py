@@ -1,4 +1,4 @@
-"""Linear Learner jobs through the server: two ShardedByS3Key hosts in Pipe mode train a model as good as one host's."""
+"""Linear Learner jobs through the server: two ShardedByS3Key hosts in Pipe mode, averaging every epoch, train as one host."""
 
 from __future__ import annotations
 
@@ -65,14 +65,18 @@ def accuracy(s3: Any, sagemaker: Any, name: str, mode: str, instances: int, rows
 def test_sharded_hosts_train_as_well_as_one(s3_client: Any, sagemaker_client: Any) -> None:
     ensure_bucket(s3_client, BUCKET)
     random = np.random.default_rng(8)
-    features = random.normal(size=(1600, 5)).astype(np.float32)
-    labels = (features @ np.array([2.0, -1.0, 0.5, 0.0, 1.0]) > 0).astype(np.float32)
-    rows = np.column_stack([labels, features])
-    for part, shard in enumerate(np.array_split(rows[:1200], 4)):
+    features = random.normal(size=(3000, 5)).astype(np.float32)
+    # Labels with logistic noise (the best possible accuracy is about 81 %): enough rows that
+    # 15 epochs converge on one host and on two. On too few rows to converge, two hosts, each
+    # taking half the steps an epoch, lag one (as data-parallel training does), however often
+    # they average: 3 points on 1200 separable rows, as much with averaging every epoch as once.
+    logits = features @ np.array([2.0, -1.0, 0.5, 0.0, 1.0]) + random.logistic(size=3000)
+    rows = np.column_stack([(logits > 0).astype(np.float32), features])
+    for part, shard in enumerate(np.array_split(rows[:2000], 4)):
         s3_client.put_object(Bucket=BUCKET, Key=f"train/part-{part}.csv", Body=csv_bytes(shard))
-    s3_client.put_object(Bucket=BUCKET, Key="validation/data.csv", Body=csv_bytes(rows[1200:]))
-    one = accuracy(s3_client, sagemaker_client, "ll-one", "File", 1, rows[1200:])
-    two = accuracy(s3_client, sagemaker_client, "ll-sharded", "Pipe", 2, rows[1200:])
-    assert one > 0.95 and two > 0.95
-    # One-shot averaging of the hosts' models (each took half the steps) costs a little accuracy.
-    assert abs(one - two) < 0.05
+    s3_client.put_object(Bucket=BUCKET, Key="validation/data.csv", Body=csv_bytes(rows[2000:]))
+    one = accuracy(s3_client, sagemaker_client, "ll-one", "File", 1, rows[2000:])
+    two = accuracy(s3_client, sagemaker_client, "ll-sharded", "Pipe", 2, rows[2000:])
+    assert one > 0.78 and two > 0.78
+    # The hosts merge their scaler samples and average their models after every epoch.
+    assert abs(one - two) <= 0.005

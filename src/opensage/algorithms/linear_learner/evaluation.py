@@ -41,9 +41,12 @@ class Cuts:
 
 def cuts(scores: np.ndarray, labels: np.ndarray) -> Cuts:
     """Every distinct threshold of every model's scores (rows, M), with its confusion counts."""
-    order = np.argsort(-scores, axis=0, kind="stable")
-    ordered = np.take_along_axis(scores, order, axis=0)
-    true_positives = np.cumsum(labels[order], axis=0)
+    # Sorted model by model (rows contiguous); the order within ties is free, as only a tie's
+    # last row is a cut.
+    columns = np.ascontiguousarray(scores.T)
+    order = np.argsort(-columns, axis=1)
+    ordered = np.take_along_axis(columns, order, axis=1).T
+    true_positives = np.cumsum(labels[order], axis=1).T
     predicted = np.arange(1, scores.shape[0] + 1, dtype=np.float64)[:, None]
     # A cut is only real where the next score is strictly lower (ties fall on the same side).
     valid = np.ones_like(ordered, dtype=bool)

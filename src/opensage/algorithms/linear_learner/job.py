@@ -1,8 +1,8 @@
-"""A Linear Learner training job: channels in, hosts' models merged, one model selected, metrics printed, model out."""
+"""A Linear Learner training job: channels in, hosts' models averaged every epoch, one model selected, metrics printed, model out."""
 
 from __future__ import annotations
 
-import io
+import functools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,10 +23,12 @@ from opensage.algorithms.linear_learner.evaluation import (
 from opensage.algorithms.linear_learner.losses import sigmoid
 from opensage.algorithms.linear_learner.model import MODEL_FILE, Fitted
 from opensage.algorithms.linear_learner.training import (
+    Exchange,
     Pass,
     Problem,
     Sources,
     Trainer,
+    blas_threads_for,
     check_labels,
     problem_from,
 )
@@ -59,22 +61,6 @@ class ChannelPasses:
     def sources(self) -> Sources:
         train = self.env.channels["train"]
         return Sources(lambda epoch: self._read(train), self.pass_over("validation"), self.pass_over("test"))
-
-
-def _pack(weights: np.ndarray, bias: np.ndarray, rows: int) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, weights=weights, bias=bias, rows=np.array(rows))
-    return buffer.getvalue()
-
-
-def average(states: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """The hosts' models averaged, each weighted by how many rows it trained on."""
-    unpacked = [np.load(io.BytesIO(state), allow_pickle=False) for state in states]
-    rows = np.array([float(arrays["rows"]) for arrays in unpacked])
-    share = rows / rows.sum()
-    weights = sum(s * arrays["weights"] for s, arrays in zip(share, unpacked, strict=True))
-    bias = sum(s * arrays["bias"] for s, arrays in zip(share, unpacked, strict=True))
-    return np.asarray(weights), np.asarray(bias)
 
 
 def _model(weights: np.ndarray, bias: np.ndarray, problem: Problem, index: int, threshold: float) -> Fitted:
@@ -114,7 +100,8 @@ def select(
         if values["num_calibration_samples"] == "auto"
         else values["num_calibration_samples"]
     )
-    raw, labels, more = _collect(data, weights, bias, problem, limit)
+    with blas_threads_for(values["mini_batch_size"] * weights.size):
+        raw, labels, more = _collect(data, weights, bias, problem, limit)
     k = problem.classes
     shaped = raw.reshape(raw.shape[0], -1, k) if problem.predictor_type == MULTICLASS else raw
     losses = problem.loss.values(shaped, labels).mean(axis=0)
@@ -170,14 +157,16 @@ def train_linear_learner(env: TrainingEnvironment, values: dict[str, Any]) -> No
     problem = problem_from(values)
     channels = ChannelPasses(env, values)
     sources = channels.sources()
-    trainer = Trainer(values, problem, log)
+    exchange: Exchange | None = None
+    if len(env.hosts) > 1:
+        # Hosts average their models after every epoch, so they end with the same ones.
+        exchange = functools.partial(cluster.exchange, env)
+    trainer = Trainer(values, problem, log, exchange)
     started = time.monotonic()
     weights, bias = trainer.run(sources)
     log.throughput(trainer.rows_seen / max(time.monotonic() - started, 1e-9))
-    states = cluster.gather(env, _pack(weights, bias, trainer.sample_rows))
-    if states is None:
+    if not env.is_master:
         return  # the master selects and writes the model
-    weights, bias = average(states)
     selection = sources.validation() if sources.validation is not None else iter([trainer.sample])
     fitted, more = select(weights, bias, problem, values, selection)
     env.model_dir.mkdir(parents=True, exist_ok=True)

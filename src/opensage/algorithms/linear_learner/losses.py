@@ -24,10 +24,23 @@ OBJECTIVE_NAMES = {
 }
 
 
-def sigmoid(scores: np.ndarray) -> np.ndarray:
-    # exp of a negative magnitude only: no overflow for large scores of either sign.
-    e = np.exp(-np.abs(scores))
-    return np.asarray(np.where(scores >= 0, 1.0 / (1.0 + e), e / (1.0 + e)))
+def sigmoid(scores: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + e^-f) as (1 + tanh(f / 2)) / 2: no overflow for either sign, and numpy's tanh is vectorised."""
+    half: np.ndarray = np.multiply(scores, 0.5, out=out)
+    np.tanh(half, out=half)
+    half *= 0.5
+    half += 0.5
+    return half
+
+
+def softplus(scores: np.ndarray) -> np.ndarray:
+    """log(1 + e^f) as max(f, 0) + log1p(e^-|f|), without overflow."""
+    tail: np.ndarray = np.abs(scores)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    tail += np.maximum(scores, 0.0)
+    return tail
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -51,52 +64,64 @@ class Loss:
 
     def values(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """The loss of each row under each model: (rows, M)."""
-        return self._evaluate(scores, labels, gradient=False)[0]
-
-    def gradient(self, scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-row losses (rows, M) and d loss / d scores (the scores' shape)."""
-        values, gradient = self._evaluate(scores, labels, gradient=True)
-        assert gradient is not None
-        return values, gradient
-
-    def _evaluate(
-        self, scores: np.ndarray, labels: np.ndarray, *, gradient: bool
-    ) -> tuple[np.ndarray, np.ndarray | None]:
         if self.name == "softmax_loss":
-            return _softmax_loss(scores, labels.astype(np.int64), gradient)
+            return _softmax_loss(scores, labels.astype(np.int64), gradient=False)[0]
         y = labels[:, None]
         if self.name == "logistic":
-            # log(1 + e^f) - y f, computed without overflow.
-            values = np.logaddexp(0.0, scores) - y * scores
-            return values, (sigmoid(scores) - y) if gradient else None
+            return np.asarray(softplus(scores) - y * scores)
+        if self.name == "hinge_loss":
+            return np.asarray(np.maximum(self.margin - (2.0 * y - 1.0) * scores, 0.0))
+        return self._regression(scores - y)
+
+    def derivative(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """d loss / d scores, of the scores' shape (the scores' buffer may be reused for it)."""
+        if self.name == "softmax_loss":
+            gradient = _softmax_loss(scores, labels.astype(np.int64), gradient=True)[1]
+            assert gradient is not None
+            return gradient
+        y = labels[:, None]
+        if self.name == "logistic":
+            gradient = sigmoid(scores, out=scores)
+            gradient -= y
+            return gradient
         if self.name == "hinge_loss":
             signed = 2.0 * y - 1.0
-            slack = self.margin - signed * scores
-            return np.maximum(slack, 0.0), (-signed * (slack > 0)) if gradient else None
-        return self._regression(scores - y, gradient)
+            return np.asarray(-signed * (self.margin - signed * scores > 0))
+        return self._regression_derivative(scores - y)
 
-    def _regression(self, residual: np.ndarray, gradient: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    def _regression(self, residual: np.ndarray) -> np.ndarray:
         """Regression losses of ``residual = score - label``."""
         size = np.abs(residual)
-        sign = np.sign(residual)
         if self.name == "squared_loss":
-            return residual**2, 2.0 * residual if gradient else None
+            return np.asarray(residual**2)
         if self.name == "absolute_loss":
-            return size, sign if gradient else None
+            return np.asarray(size)
         if self.name in ("eps_insensitive_squared_loss", "eps_insensitive_absolute_loss"):
             excess = np.maximum(size - self.insensitivity, 0.0)
-            if self.name == "eps_insensitive_squared_loss":
-                return excess**2, 2.0 * excess * sign if gradient else None
-            return excess, sign * (excess > 0) if gradient else None
+            return np.asarray(excess**2) if self.name == "eps_insensitive_squared_loss" else excess
         if self.name == "quantile_loss":
             # Under-prediction (residual < 0) costs q per unit, over-prediction 1 - q.
             q = self.quantile
-            values = np.where(residual < 0, -q * residual, (1.0 - q) * residual)
-            return values, np.where(residual < 0, -q, 1.0 - q) if gradient else None
+            return np.where(residual < 0, -q * residual, (1.0 - q) * residual)
         if self.name == "huber_loss":
             delta = self.huber_delta
-            values = np.where(size <= delta, 0.5 * residual**2, delta * (size - 0.5 * delta))
-            return values, np.clip(residual, -delta, delta) if gradient else None
+            return np.where(size <= delta, 0.5 * residual**2, delta * (size - 0.5 * delta))
+        raise ValueError(f"unknown loss {self.name!r}")
+
+    def _regression_derivative(self, residual: np.ndarray) -> np.ndarray:
+        if self.name == "squared_loss":
+            return 2.0 * residual
+        if self.name == "absolute_loss":
+            return np.asarray(np.sign(residual))
+        if self.name in ("eps_insensitive_squared_loss", "eps_insensitive_absolute_loss"):
+            excess = np.maximum(np.abs(residual) - self.insensitivity, 0.0)
+            if self.name == "eps_insensitive_squared_loss":
+                return np.asarray(2.0 * excess * np.sign(residual))
+            return np.asarray(np.sign(residual) * (excess > 0))
+        if self.name == "quantile_loss":
+            return np.where(residual < 0, -self.quantile, 1.0 - self.quantile)
+        if self.name == "huber_loss":
+            return np.asarray(np.clip(residual, -self.huber_delta, self.huber_delta))
         raise ValueError(f"unknown loss {self.name!r}")
 
 

@@ -1,11 +1,14 @@
-"""``num_models`` linear models trained side by side as one matrix: a mini-batch step is a few matrix products.
+"""``num_models`` linear models trained side by side as one matrix: a mini-batch step is two matrix products.
 
-The parameters of every model sit in the columns of one (feature_dim, M*K) matrix (K = 1 for
-binary and regression, num_classes for multiclass; model m owns columns m*K .. m*K+K-1), so a
-forward pass for all models is ``X @ W`` and the gradient ``Xᵀ @ G``, dense or sparse X alike.
-Models differ in what the job left ``auto``: learning rate, L2 weight decay and, for binary
-classifiers, the positive example weight (1 or balanced), on a fixed grid whose model 0 is
-the plain default, so ``num_models=1`` (what tuning jobs force) trains exactly the defaults.
+The parameters of every model sit in the columns of one float32 (feature_dim + 1, M*K) matrix
+(K = 1 for binary and regression, num_classes for multiclass; model m owns columns
+m*K .. m*K+K-1; the last row is the biases), so a forward pass for all models is one
+``X @ W`` and the gradient one ``Xᵀ @ G`` (sgemm, or a sparse-dense product for CSR batches),
+and the optimizer updates the whole matrix with a few in-place operations on buffers made
+once. Models differ in what the job left ``auto``: learning rate, L2 weight decay and, for
+binary classifiers, the positive example weight (1 or balanced), on a fixed grid whose
+model 0 is the plain default, so ``num_models=1`` (what tuning jobs force) trains exactly the
+defaults. Models that early stopping ends are dropped from the matrix (``keep``).
 
 Features are normalised implicitly: with the scaler's ``mean`` and ``scale``,
 ``((X - mean) / scale) @ W = X @ (W / scale) - (mean / scale) @ W``, so neither a dense batch
@@ -14,7 +17,7 @@ is copied nor a sparse one densified to centre it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -114,16 +117,22 @@ class Scaler:
     label_scale: float = 1.0
 
 
-@dataclass
 class ParallelModels:
-    """The weights (d, M*K) and biases (M*K,) of every model, in normalised units, and the optimizer state."""
+    """The active models' parameters (d+1, A*K) in normalised units, their optimizer state and step buffers."""
 
-    settings: Settings
-    scaler: Scaler
-    weights: np.ndarray
-    bias: np.ndarray
-    steps: int = 0
-    _moments: list[np.ndarray] = field(default_factory=list)
+    def __init__(self, settings: Settings, scaler: Scaler, params: np.ndarray) -> None:
+        self.settings, self.scaler = settings, scaler
+        self.params = np.ascontiguousarray(params, dtype=np.float32)
+        #: The original index of each model still training.
+        self.active = np.arange(settings.models)
+        self.steps = 0
+        self.moments = np.zeros((2, *self.params.shape), np.float32)  # first and second
+        inverse = 1.0 / scaler.scale
+        self._inverse = inverse.astype(np.float32)[:, None]
+        shift = scaler.mean * inverse
+        self._shift = shift.astype(np.float32) if np.any(shift) else None
+        self._scores = np.empty((0, 0), np.float32)
+        self._columns_changed()
 
     @classmethod
     def initial(cls, settings: Settings, scaler: Scaler, values: dict[str, Any]) -> ParallelModels:
@@ -135,66 +144,119 @@ class ParallelModels:
             weights = random.uniform(-values["init_scale"], values["init_scale"], size=shape)
         else:
             weights = random.normal(0.0, values["init_sigma"], size=shape)
-        bias = np.full(settings.columns, values["init_bias"] if settings.use_bias else 0.0)
-        return cls(settings, scaler, weights, bias)
+        bias = np.full((1, settings.columns), values["init_bias"] if settings.use_bias else 0.0)
+        return cls(settings, scaler, np.vstack([weights, bias]))
 
-    def _column(self, per_model: np.ndarray) -> np.ndarray:
-        return np.repeat(per_model, self.settings.classes)
+    @property
+    def columns(self) -> np.ndarray:
+        """The active models' columns in the full (M*K) layout."""
+        k = self.settings.classes
+        return (self.active[:, None] * k + np.arange(k)).ravel()
+
+    def _per_column(self, per_model: np.ndarray) -> np.ndarray:
+        return np.repeat(per_model[self.active], self.settings.classes).astype(np.float32)
+
+    def _columns_changed(self) -> None:
+        """Per-column constants and buffers for the active models (at the start and after ``keep``)."""
+        s = self.settings
+        self._rates = self._per_column(s.learning_rates)
+        self._decays = -1  # the schedule's step count the current rate matrix is for
+        self._rate = np.empty_like(self.params)
+        # Rows of the rate matrix: 1 for weights, bias_lr_mult for the bias (0 without one).
+        self._row_rate = np.ones((self.params.shape[0], 1), np.float32)
+        self._row_rate[-1] = s.bias_lr_mult if s.use_bias else 0.0
+        wd = self._per_column(s.weight_decays)
+        self._weight_decay: np.ndarray | None = None
+        if wd.any():
+            self._weight_decay = np.vstack([np.broadcast_to(wd, self.params[:-1].shape), s.bias_wd_mult * wd])
+        l1 = self._per_column(s.l1)
+        self._l1 = l1 if l1.any() else None
+        self._grad = np.empty_like(self.params)
+        self._work = np.empty_like(self.params)
+        self._effective = np.empty_like(self.params[:-1])
+
+    def keep(self, models: np.ndarray) -> None:
+        """Go on training only the active models where ``models`` (a mask over them) is true."""
+        columns = np.repeat(models, self.settings.classes)
+        self.active = self.active[models]
+        self.params = np.ascontiguousarray(self.params[:, columns])
+        self.moments = np.ascontiguousarray(self.moments[:, :, columns])
+        self._columns_changed()
 
     def effective(self) -> tuple[np.ndarray, np.ndarray]:
-        """Weights and bias that act on raw features: ``scores = X @ W + b`` equals the normalised model."""
-        inverse = 1.0 / self.scaler.scale
-        weights = self.weights * inverse[:, None]
-        return weights, self.bias - (self.scaler.mean * inverse) @ self.weights
+        """Weights and bias (float64) that act on raw features: ``X @ W + b`` equals the normalised model."""
+        weights = self.params[:-1].astype(np.float64) / self.scaler.scale[:, None]
+        return weights, self.params[-1] - self.scaler.mean @ weights
 
     def scores(self, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:
-        """(rows, M*K) scores of every model, in normalised label units."""
-        weights, bias = self.effective()
-        return np.asarray(features @ weights + bias)
+        """(rows, A*K) scores of every active model, in normalised label units, in a buffer reused by the next call."""
+        weights = np.multiply(self.params[:-1], self._inverse, out=self._effective)
+        bias = self.params[-1] if self._shift is None else self.params[-1] - self._shift @ self.params[:-1]
+        rows = features.shape[0]
+        if sparse.issparse(features):
+            scores = np.asarray(features @ weights)
+        else:
+            if self._scores.shape[0] < rows or self._scores.shape[1] != weights.shape[1]:
+                self._scores = np.empty((rows, weights.shape[1]), np.float32)
+            scores = np.matmul(features, weights, out=self._scores[:rows])
+        scores += bias
+        return scores
 
     def step(self, features: np.ndarray | sparse.csr_matrix, gradient: np.ndarray, lr_step: int) -> None:
-        """One optimizer step from d loss / d scores (rows, M*K), averaged over the rows."""
-        s = self.settings
-        rows = gradient.shape[0]
-        inverse = 1.0 / self.scaler.scale
-        column_sums = gradient.sum(axis=0)
-        grad_w = np.asarray(features.T @ gradient) * inverse[:, None]
-        grad_w -= np.outer(self.scaler.mean * inverse, column_sums)
-        grad_w /= rows
-        wd, l1 = self._column(s.weight_decays), self._column(s.l1)
-        grad_w += wd * self.weights + l1 * np.sign(self.weights)
-        grad_b = column_sums / rows + s.bias_wd_mult * wd * self.bias
+        """One optimizer step from d loss / d scores (rows, A*K), averaged over the rows."""
+        grad, work = self._grad, self._work
+        grad_w = grad[:-1]
+        if sparse.issparse(features):
+            grad_w[...] = features.T @ gradient
+        else:
+            np.matmul(features.T, gradient, out=grad_w)
+        column_sums = np.add.reduce(gradient, axis=0)
+        grad_w *= self._inverse
+        if self._shift is not None:
+            grad_w -= np.multiply.outer(self._shift, column_sums)
+        grad[-1] = column_sums
+        grad *= np.float32(1.0 / gradient.shape[0])
+        if self._weight_decay is not None:
+            grad += np.multiply(self._weight_decay, self.params, out=work)
+        if self._l1 is not None:
+            grad_w += np.multiply(np.sign(self.params[:-1], out=work[:-1]), self._l1, out=work[:-1])
         self.steps += 1
-        rate = self._column(s.learning_rates)
-        if s.use_lr_scheduler:
-            decays = self.steps // max(lr_step, 1)
-            rate = np.maximum(rate * s.lr_factor**decays, np.minimum(rate, s.lr_minimum))
-        update_w, update_b = self._direction(grad_w, grad_b)
-        self.weights -= rate * update_w
-        if s.use_bias:
-            self.bias -= rate * s.bias_lr_mult * update_b
+        self._direction(grad)  # into self._work
+        work *= self._scheduled_rate(lr_step)
+        self.params -= work
 
-    def _direction(self, grad_w: np.ndarray, grad_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _scheduled_rate(self, lr_step: int) -> np.ndarray:
         s = self.settings
-        if not self._moments:
-            self._moments = [np.zeros_like(grad) for grad in (grad_w, grad_b, grad_w, grad_b)]
-        m_w, m_b, v_w, v_b = self._moments
+        decays = self.steps // max(lr_step, 1) if s.use_lr_scheduler else 0
+        if decays != self._decays:
+            rate = self._rates
+            if s.use_lr_scheduler:
+                rate = np.maximum(rate * np.float32(s.lr_factor**decays), np.minimum(rate, s.lr_minimum))
+            np.multiply(self._row_rate, rate, out=self._rate)
+            self._decays = decays
+        return self._rate
+
+    def _direction(self, grad: np.ndarray) -> None:
+        """The update direction of ``grad`` under the optimizer, written into ``self._work``."""
+        s = self.settings
+        first, second, work = self.moments[0], self.moments[1], self._work
         if s.optimizer == "sgd":
-            m_w *= s.momentum
-            m_w += grad_w
-            m_b *= s.momentum
-            m_b += grad_b
-            return m_w, m_b
+            first *= np.float32(s.momentum)
+            first += grad
+            work[...] = first
+            return
+        second *= np.float32(s.beta_2)
+        second += np.multiply(np.multiply(grad, grad, out=work), np.float32(1.0 - s.beta_2), out=work)
         if s.optimizer == "rmsprop":
-            for v, g in ((v_w, grad_w), (v_b, grad_b)):
-                v *= s.beta_2
-                v += (1.0 - s.beta_2) * g * g
-            return grad_w / (np.sqrt(v_w) + _EPS), grad_b / (np.sqrt(v_b) + _EPS)
-        for m, v, g in ((m_w, v_w, grad_w), (m_b, v_b, grad_b)):
-            m *= s.beta_1
-            m += (1.0 - s.beta_1) * g
-            v *= s.beta_2
-            v += (1.0 - s.beta_2) * g * g
-        first = 1.0 - s.beta_1**self.steps
-        second = np.sqrt(1.0 - s.beta_2**self.steps)
-        return (m_w / first) / (np.sqrt(v_w) / second + _EPS), (m_b / first) / (np.sqrt(v_b) / second + _EPS)
+            np.sqrt(second, out=work)
+            work += np.float32(_EPS)
+            np.divide(grad, work, out=work)
+            return
+        first *= np.float32(s.beta_1)
+        first += np.multiply(grad, np.float32(1.0 - s.beta_1), out=work)
+        # (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps), in place.
+        np.sqrt(second, out=work)
+        work *= np.float32(1.0 / np.sqrt(1.0 - s.beta_2**self.steps))
+        work += np.float32(_EPS)
+        np.divide(first, work, out=work)
+        work *= np.float32(1.0 / (1.0 - s.beta_1**self.steps))
