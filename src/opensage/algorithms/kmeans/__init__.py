@@ -25,7 +25,7 @@ What matches SageMaker (reference §4):
   ``label["closest_cluster"]``, ``label["distance_to_cluster"]`` (Euclidean, not squared).
 
 What SageMaker leaves undocumented and opensage chooses: ``extra_center_factor=auto`` is 10,
-``local_lloyd_num_trials=auto`` is 10; each epoch after the first restarts the centres'
+``local_lloyd_num_trials=auto`` is 20; each epoch after the first restarts the centres'
 weights (they keep their places), so the weights count one pass's rows; an empty cluster in
 the Lloyd reduction restarts at the costliest point; a tuning objective missing from
 ``eval_metrics`` is printed too; random choices use a fixed seed, so a job is reproducible.

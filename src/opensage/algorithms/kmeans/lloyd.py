@@ -15,8 +15,11 @@ import numpy as np
 
 from opensage.algorithms.kmeans.geometry import Rows, cluster_sums, nearest, row_norms
 
-#: What ``local_lloyd_num_trials=auto`` runs: restarts are cheap on K weighted centres.
-AUTO_TRIALS = 10
+#: What ``local_lloyd_num_trials=auto`` runs: restarts are cheap on K weighted centres (they cost
+#: no pass over the data). On UCI Adult's numeric columns (k=8, 80 centres) 10 restarts left one
+#: run in 24 (8 streaming seeds x 3 reduction seeds) 3.8% above scikit-learn's SSE; 20 kept
+#: them all within 1%, and more bought nothing.
+AUTO_TRIALS = 20
 
 
 def dense_rows(rows: Rows, index: np.ndarray) -> np.ndarray:
@@ -133,7 +136,8 @@ def _one_run(
         centers[filled] = sums[filled] / mass[filled, None]
         if not filled.all():
             centers[~filled] = _farthest_points(points, weights, distances, int((~filled).sum()))
-        if previous - loss <= tol * previous:
+        # Not on the first iteration: inf - loss <= tol * inf holds, and every run stopped there.
+        if np.isfinite(previous) and previous - loss <= tol * previous:
             break
         previous = loss
     index, distances = nearest(points, centers, norms)
