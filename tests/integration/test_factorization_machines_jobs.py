@@ -111,9 +111,10 @@ def test_pipe_mode_sharded_hosts_and_the_sdks_missing_content_type(
     )
     sharded = wait_until_done(sagemaker_client, "fm-sharded")
     assert sharded["TrainingJobStatus"] == "Completed", sharded.get("FailureReason")
-    # Averaging two models trained on halves loses a little against one model on all of it.
-    assert final_metrics(sharded)["test:rmse"] < 0.5
-    assert "2 hosts each trained on their own share" in job_log(logs_client, "fm-sharded")
+    # Averaging after every epoch, two hosts train as one (averaging once, at the end, had
+    # doubled the RMSE: 0.23 against one host's 0.12).
+    assert final_metrics(sharded)["test:rmse"] < final_metrics(pipe)["test:rmse"] + 0.02
+    assert "averaging their models (weighted by rows) after every epoch" in job_log(logs_client, "fm-sharded")
 
 
 def test_csv_training_data_fails_the_job_saying_why(s3_client: Any, sagemaker_client: Any) -> None:

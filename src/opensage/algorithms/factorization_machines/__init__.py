@@ -24,8 +24,9 @@ default 1e-8) with lazy updates of the rows a batch touches, as MXNet does for s
 gradients; SageMaker documents an epsilon but not its optimizer. ``*_init_scale`` /
 ``*_init_value`` must be given when their method is uniform / constant (SageMaker documents no
 default). Initial weights come from a fixed seed, so reruns give byte-identical models. Several
-instances each train on their share and the master averages the weights by rows (one-shot
-model averaging, said in the log), where SageMaker synchronises every batch. Tensors of any
+instances each train on their share and average their weights and Adam moments by rows
+after every epoch (through the master; said in the log), where SageMaker synchronises every
+batch; a model over 64 MiB (weights and moments) is averaged once, at the end. Tensors of any
 type are read (SageMaker takes Float32 only). The model is ``factorization-machines-model.npz``
 (``bias``, ``linear``, ``factors``, ``predictor_type``), not an MXNet file.
 """

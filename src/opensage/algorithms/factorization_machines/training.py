@@ -129,9 +129,22 @@ class Trainer:
         )
 
 
-def fit_host(env: TrainingEnvironment, values: dict[str, Any], log: MetricLog) -> tuple[Trainer, int]:
-    """This host's epochs over its share of the train channel; returns the trainer and rows per epoch."""
+#: Hosts average after every epoch while one host's weights and Adam moments stay this small;
+#: larger models (feature_dim x num_factors in the millions) average once, at the end, as
+#: sending them through the master every epoch would cost more than the epoch.
+PER_EPOCH_AVERAGING_BYTES = 64 << 20
+
+
+def averages_every_epoch(env: TrainingEnvironment, trainer: Trainer) -> bool:
+    size = sum(3 * slot.weights.nbytes for slot in trainer.slots.values())
+    return len(env.hosts) > 1 and size <= PER_EPOCH_AVERAGING_BYTES
+
+
+def fit_host(env: TrainingEnvironment, values: dict[str, Any], log: MetricLog) -> tuple[Trainer, int, bool]:
+    """This host's epochs over its share of the train channel: the trainer, rows per epoch, and
+    whether the hosts averaged their models after every epoch (so every host ends with the same)."""
     trainer = Trainer(values)
+    each_epoch = averages_every_epoch(env, trainer)
     train = recordio_channel(env.channels["train"])
     started, seen, rows_per_epoch = time.monotonic(), 0, 0
     for epoch in range(values["epochs"]):
@@ -142,57 +155,94 @@ def fit_host(env: TrainingEnvironment, values: dict[str, Any], log: MetricLog) -
         if scores.count == 0:
             raise AlgorithmClientError("The train channel holds no records")
         rows_per_epoch, seen = scores.count, seen + scores.count
+        if each_epoch:
+            merged = cluster.exchange(
+                env, _state_bytes(trainer, rows_per_epoch, moments=True), averaged_state
+            )
+            _load_state(trainer, merged)
         for metric, value in scores.metrics("train"):
             log.quality(metric, value, epoch=epoch)
         log.progress(100 * (epoch + 1) / values["epochs"])
     log.throughput(seen / max(time.monotonic() - started, 1e-9))
-    return trainer, rows_per_epoch
+    return trainer, rows_per_epoch, each_epoch
 
 
-def _state_bytes(trainer: Trainer, rows: int) -> bytes:
+def _state_bytes(trainer: Trainer, rows: int, *, moments: bool = False) -> bytes:
+    arrays: dict[str, Any] = {"rows": np.array(rows)}
+    for term, slot in trainer.slots.items():
+        arrays[term] = slot.weights
+        if moments:
+            arrays[f"{term}_first"], arrays[f"{term}_second"] = slot.first, slot.second
     buffer = io.BytesIO()
-    slots = trainer.slots
-    np.savez(
-        buffer,
-        rows=np.array(rows),
-        bias=slots["bias"].weights,
-        linear=slots["linear"].weights,
-        factors=slots["factors"].weights,
-    )
+    np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def average(states: list[bytes]) -> dict[str, np.ndarray]:
-    """The hosts' weights averaged, each weighted by the rows it trained on."""
+def _load_state(trainer: Trainer, state: bytes) -> None:
+    with np.load(io.BytesIO(state), allow_pickle=False) as arrays:
+        for term, slot in trainer.slots.items():
+            slot.weights, slot.first, slot.second = (
+                arrays[term],
+                arrays[f"{term}_first"],
+                arrays[f"{term}_second"],
+            )
+
+
+def _weighted_means(states: list[bytes]) -> dict[str, np.ndarray]:
+    """Every array of the hosts' states but ``rows``, averaged with each host weighted by its rows."""
     loaded = [np.load(io.BytesIO(state), allow_pickle=False) for state in states]
     weights = np.array([int(arrays["rows"]) for arrays in loaded], dtype=np.float64)
     weights /= weights.sum()
     return {
-        term: sum(
-            share * arrays[term].astype(np.float64) for share, arrays in zip(weights, loaded, strict=True)
+        name: sum(
+            share * arrays[name].astype(np.float64) for share, arrays in zip(weights, loaded, strict=True)
         ).astype(np.float32)
-        for term in TERMS
+        for name in loaded[0].files
+        if name != "rows"
     }
+
+
+def average(states: list[bytes]) -> dict[str, np.ndarray]:
+    """The hosts' weights averaged, each weighted by the rows it trained on."""
+    return {term: array for term, array in _weighted_means(states).items() if term in TERMS}
+
+
+def averaged_state(states: list[bytes]) -> bytes:
+    """The merge step of the per-epoch exchange: weights and Adam moments averaged by rows."""
+    means: dict[str, Any] = _weighted_means(states)
+    buffer = io.BytesIO()
+    np.savez(buffer, **means)
+    return buffer.getvalue()
 
 
 def train_factorization_machines(env: TrainingEnvironment, values: dict[str, Any]) -> None:
     log = MetricLog(env.current_host)
     test = recordio_channel(env.channels["test"]) if "test" in env.channels else None
-    trainer, rows = fit_host(env, values, log)
-    states = cluster.gather(env, _state_bytes(trainer, rows))
-    if states is None:
+    trainer, rows, each_epoch = fit_host(env, values, log)
+    if each_epoch:
+        if not env.is_master:
+            return  # it has the master's model: the master writes it
         print(
-            f"{env.current_host}: sent this host's model to {env.hosts[0]}, which averages the hosts' models"
-        )
-        return
-    if len(states) > 1:
-        for term, merged in average(states).items():
-            trainer.slots[term].weights = merged
-        print(
-            f"{env.current_host}: {len(states)} hosts each trained on their own share of the train channel; the "
-            "model is their average weighted by rows (one-shot model averaging, not synchronous distributed SGD)",
+            f"{env.current_host}: {len(env.hosts)} hosts each trained on their own share of the train channel, "
+            "averaging their models (weighted by rows) after every epoch",
             flush=True,
         )
+    else:
+        states = cluster.gather(env, _state_bytes(trainer, rows))
+        if states is None:
+            print(
+                f"{env.current_host}: sent this host's model to {env.hosts[0]}, which averages the hosts' models"
+            )
+            return
+        if len(states) > 1:
+            for term, merged in average(states).items():
+                trainer.slots[term].weights = merged
+            print(
+                f"{env.current_host}: {len(states)} hosts each trained on their own share of the train channel; "
+                "the model is their average weighted by rows (one-shot model averaging: the model is too big to "
+                "average every epoch)",
+                flush=True,
+            )
     parameters = trainer.parameters(values["predictor_type"])
     if test is not None:
         report_test(parameters, test, values, log)
