@@ -213,3 +213,55 @@ def sign_s3_headers(method: str, path: str, headers: dict[str, str], host: str) 
         f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, SignedHeaders={names}, Signature={signature}"
     )
     return signed
+
+
+def signed_aws_chunked(
+    payload: bytes,
+    chunk_size: int,
+    signed_headers: dict[str, str] | None,
+    trailer_lines: list[str] | None = None,
+) -> bytes:
+    """``payload`` as an aws-chunked body whose chunks (and trailer) are signed by the test key.
+
+    The chain starts from the request's own signature in ``signed_headers`` (from
+    ``sign_s3_headers`` with a ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`` payload), as AWS
+    documents: each chunk signs "AWS4-HMAC-SHA256-PAYLOAD", the time, the scope, the previous
+    signature, sha256("") and sha256(data); the trailer "AWS4-HMAC-SHA256-TRAILER" and the hash
+    of its lines. ``signed_headers`` None frames placeholder signatures, to learn the length.
+    """
+    import hashlib
+    import hmac
+
+    if signed_headers is None:
+        previous, timestamp = "0" * 64, "20000101T000000Z"
+    else:
+        previous, timestamp = (
+            signed_headers["Authorization"].rsplit("Signature=", 1)[1],
+            signed_headers["x-amz-date"],
+        )
+    scope = f"{timestamp[:8]}/{REGION}/s3/aws4_request"
+    key = f"AWS4{TEST_SECRET_ACCESS_KEY}".encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+
+    def sign(*lines: str) -> str:
+        nonlocal previous
+        text = "\n".join([lines[0], timestamp, scope, previous, *lines[1:]])
+        previous = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+        return previous if signed_headers is not None else "0" * 64
+
+    empty = hashlib.sha256(b"").hexdigest()
+    pieces = [payload[start : start + chunk_size] for start in range(0, len(payload), chunk_size)]
+    out = bytearray()
+    for piece in [*pieces, b""]:
+        signature = sign("AWS4-HMAC-SHA256-PAYLOAD", empty, hashlib.sha256(piece).hexdigest())
+        out += (
+            f"{len(piece):x};chunk-signature={signature}\r\n".encode() + piece + (b"\r\n" if piece else b"")
+        )
+    if trailer_lines is not None:
+        text = "".join(f"{line}\n" for line in trailer_lines)
+        signature = sign("AWS4-HMAC-SHA256-TRAILER", hashlib.sha256(text.encode()).hexdigest())
+        out += "".join(
+            f"{line}\r\n" for line in [*trailer_lines, f"x-amz-trailer-signature:{signature}"]
+        ).encode()
+    return bytes(out + b"\r\n")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import stat
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-from tests.support import REGION, TEST_ACCESS_KEY_ID, ensure_bucket, make_settings
+from tests.support import (
+    REGION,
+    TEST_ACCESS_KEY_ID,
+    ensure_bucket,
+    make_settings,
+    sign_s3_headers,
+    signed_aws_chunked,
+)
 
 from opensage.cli.main import _register, cli
 from opensage.embedded import EmbeddedServer
@@ -206,3 +217,94 @@ def test_a_refused_upload_does_not_poison_the_connection(server: EmbeddedServer,
             403,
         )
     assert "refused-0" not in [o["Key"] for o in s3_client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def put_chunked(
+    server: EmbeddedServer, key: str, payload: bytes, trailer: list[str] | None, tamper: Any = None
+) -> tuple[int, str]:
+    """PUT ``payload`` as a signed aws-chunked body over raw HTTP; ``tamper`` edits the body sent."""
+    streaming = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailer is not None else "")
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-content-sha256": streaming,
+        "x-amz-decoded-content-length": str(len(payload)),
+        "Content-Length": str(len(signed_aws_chunked(payload, 8192, None, trailer))),
+        **({"x-amz-trailer": "x-amz-checksum-crc32"} if trailer is not None else {}),
+    }
+    path = f"/{BUCKET}/{key}"
+    host = server.endpoint_url.split("://", 1)[1]
+    signed = sign_s3_headers("PUT", path, headers, host)
+    body = signed_aws_chunked(payload, 8192, signed, trailer)
+    if tamper is not None:
+        body = tamper(body)
+    connection = http.client.HTTPConnection(host, timeout=30)
+    try:
+        connection.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+        for name, value in signed.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        answer = response.read()
+        return response.status, (ET.fromstring(answer).findtext("Code") or "") if answer else ""
+    finally:
+        connection.close()
+
+
+def test_a_signed_chunked_upload_is_stored_after_every_chunk_signature_checks(
+    server: EmbeddedServer, s3_client: Any
+) -> None:
+    """The AWS CLI's and Java/Go SDKs' form: each chunk signed, chained from the request's signature."""
+    ensure_bucket(s3_client, BUCKET)
+    payload = bytes(range(256)) * 100  # four 8 KiB chunks and a partial one
+    assert put_chunked(server, "signed-chunks", payload, None) == (200, "")
+    assert s3_client.get_object(Bucket=BUCKET, Key="signed-chunks")["Body"].read() == payload
+    crc = base64.b64encode(zlib.crc32(payload).to_bytes(4, "big")).decode()
+    assert put_chunked(server, "signed-trailer", payload, [f"x-amz-checksum-crc32:{crc}"]) == (200, "")
+    got = s3_client.get_object(Bucket=BUCKET, Key="signed-trailer", ChecksumMode="ENABLED")
+    assert got["Body"].read() == payload and got["ChecksumCRC32"] == crc
+
+
+def flip_a_byte_of_the_second_chunk(body: bytes) -> bytes:
+    at = body.index(b"\r\n", body.index(b"2000;chunk-signature=", 100)) + 2 + 10
+    return body[:at] + bytes([body[at] ^ 1]) + body[at + 1 :]
+
+
+def drop_a_chunk_signature(body: bytes) -> bytes:
+    at = body.index(b";chunk-signature=", 100)
+    return body[:at] + body[at + len(";chunk-signature=") + 64 :]
+
+
+def swap_the_first_two_chunks(body: bytes) -> bytes:
+    second = body.index(b"2000;chunk-signature=", 100)
+    third = body.index(b"2000;chunk-signature=", second + 100)
+    return body[second:third] + body[:second] + body[third:]
+
+
+@pytest.mark.parametrize(
+    "tamper", [flip_a_byte_of_the_second_chunk, drop_a_chunk_signature, swap_the_first_two_chunks]
+)
+def test_a_tampered_signed_chunked_upload_is_refused_and_stores_nothing(
+    server: EmbeddedServer, s3_client: Any, tamper: Any
+) -> None:
+    ensure_bucket(s3_client, BUCKET)
+    payload = b"chunk data " * 3000  # about 32 KiB: sent whole before the answer comes
+    key = f"tampered-{tamper.__name__}"
+    assert put_chunked(server, key, payload, None, tamper) == (403, "SignatureDoesNotMatch")
+    assert error_of(s3_client.head_object, Bucket=BUCKET, Key=key)[1] == 404
+
+
+def test_a_tampered_trailer_of_a_signed_chunked_upload_is_refused(
+    server: EmbeddedServer, s3_client: Any
+) -> None:
+    ensure_bucket(s3_client, BUCKET)
+    payload = b"z" * 20_000
+
+    def change_checksum(body: bytes) -> bytes:
+        return body.replace(b"x-amz-checksum-crc32:AAAAAA==", b"x-amz-checksum-crc32:AAAAAB==")
+
+    trailer = ["x-amz-checksum-crc32:AAAAAA=="]
+    assert put_chunked(server, "bad-trailer", payload, trailer, change_checksum) == (
+        403,
+        "SignatureDoesNotMatch",
+    )
+    assert error_of(s3_client.head_object, Bucket=BUCKET, Key="bad-trailer")[1] == 404

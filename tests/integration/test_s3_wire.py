@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import google_crc32c
 import pytest
-from tests.support import sign_s3_headers
+from tests.support import sign_s3_headers, signed_aws_chunked
 
 
 @pytest.fixture()
@@ -54,18 +54,21 @@ class Wire:
 
 def request_head(method: str, path: str, headers: dict[str, str]) -> bytes:
     """The request line and headers, signed by the test key as every S3 request must be."""
-    signed = sign_s3_headers(method, path, headers, "localhost")
+    return head_bytes(method, path, sign_s3_headers(method, path, headers, "localhost"))
+
+
+def head_bytes(method: str, path: str, signed: dict[str, str]) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in signed.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def aws_chunked(payload: bytes, chunk: int, trailer: str | None, signed: bool) -> bytes:
-    extension = ";chunk-signature=" + "0" * 64 if signed else ""
+def aws_chunked(payload: bytes, chunk: int, trailer: str | None) -> bytes:
+    """An unsigned aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER)."""
     out = b""
     for start in range(0, len(payload), chunk):
         piece = payload[start : start + chunk]
-        out += f"{len(piece):x}{extension}\r\n".encode() + piece + b"\r\n"
-    out += f"0{extension}\r\n".encode()
+        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    out += b"0\r\n"
     if trailer is not None:
         out += f"x-amz-checksum-crc32:{trailer}\r\n".encode()
     return out + b"\r\n"
@@ -81,6 +84,20 @@ def put_raw(
     wire = Wire(endpoint_url)
     try:
         wire.send(request_head("PUT", path, {**headers, "Content-Length": str(len(body))}) + body)
+        return wire.response()
+    finally:
+        wire.close()
+
+
+def put_signed_chunked(
+    endpoint_url: str, path: str, headers: dict[str, str], payload: bytes, chunk: int, trailer: list[str]
+) -> tuple[int, dict[str, str], bytes]:
+    """A PUT whose aws-chunked body is signed chunk by chunk, chained from the request's signature."""
+    length = len(signed_aws_chunked(payload, chunk, None, trailer))
+    signed = sign_s3_headers("PUT", path, {**headers, "Content-Length": str(length)}, "localhost")
+    wire = Wire(endpoint_url)
+    try:
+        wire.send(head_bytes("PUT", path, signed) + signed_aws_chunked(payload, chunk, signed, trailer))
         return wire.response()
     finally:
         wire.close()
@@ -104,12 +121,15 @@ def test_aws_chunked_body_with_checksum_trailer(
         "x-amz-trailer": "x-amz-checksum-crc32",
         "x-amz-sdk-checksum-algorithm": "CRC32",
     }
-    status, response_headers, _ = put_raw(
-        server.endpoint_url,
-        f"/{bucket}/chunked",
-        headers,
-        aws_chunked(payload, 8192, crc32_b64(payload), signed),
-    )
+    path = f"/{bucket}/chunked"
+    if signed:
+        trailer = [f"x-amz-checksum-crc32:{crc32_b64(payload)}"]
+        status, response_headers, _ = put_signed_chunked(
+            server.endpoint_url, path, headers, payload, 8192, trailer
+        )
+    else:
+        body = aws_chunked(payload, 8192, crc32_b64(payload))
+        status, response_headers, _ = put_raw(server.endpoint_url, path, headers, body)
     assert status == 200 and response_headers["x-amz-checksum-crc32"] == crc32_b64(payload)
     got = s3_client.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
     assert got["Body"].read() == payload
@@ -126,7 +146,7 @@ def test_aws_chunked_body_with_a_wrong_trailer_is_not_stored(
         "x-amz-trailer": "x-amz-checksum-crc32",
     }
     status, _, body = put_raw(
-        server.endpoint_url, f"/{bucket}/bad", headers, aws_chunked(payload, 300, crc32_b64(b"other"), False)
+        server.endpoint_url, f"/{bucket}/bad", headers, aws_chunked(payload, 300, crc32_b64(b"other"))
     )
     assert (status, error_code(body)) == (400, "BadDigest")
     assert s3_client.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

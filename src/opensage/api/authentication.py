@@ -8,7 +8,10 @@ shape, and never reaches a handler. A verified request gets its ``Principal`` an
 Bodies: the JSON services' canonical request hashes the body, so their (small) bodies are
 read here and replayed to the app. S3 bodies stream: a body signed with a hex
 ``x-amz-content-sha256`` is hashed as it passes, and a mismatch raises from ``receive`` at
-its last byte, so the handler fails before the object store commits anything.
+its last byte, so the handler fails before the object store commits anything. A signed
+aws-chunked body (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``) gets its seed signature,
+timestamp, scope and signing key in the scope (``ChunkSigning``), for the S3 body decoder
+to check every chunk's signature with, again before anything is committed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from opensage.errors import (
     ValidationError,
     XAmzContentSHA256Mismatch,
 )
+from opensage.security.chunk_signatures import CHUNK_SIGNING_SCOPE_KEY
 from opensage.security.keys import AccessKeys, open_access_keys
 from opensage.security.principal import CALL_SCOPE_KEY, PRINCIPAL_SCOPE_KEY, CallRecord, Principal
 from opensage.security.sigv4 import SigV4Verifier, WireRequest, credential_service, join_headers
@@ -89,6 +93,8 @@ class Authentication:
                         receive = _hashing(receive, verified.payload_sha256)
                     elif hashlib.sha256(body).hexdigest() != verified.payload_sha256:
                         raise XAmzContentSHA256Mismatch(_SHA256_MISMATCH)
+                if verified.chunk_signing is not None:
+                    scope[CHUNK_SIGNING_SCOPE_KEY] = verified.chunk_signing
                 principal = verified.principal
         except OpenSageError as error:
             call.error_code = _wire_code(error, service)

@@ -10,7 +10,10 @@ The payload hash in the canonical request is whatever the client put in
 ``x-amz-content-sha256`` (a hex digest, ``UNSIGNED-PAYLOAD`` or one of the ``STREAMING-*``
 forms); without that header (the JSON services) it is the hash of the body. A hex digest
 is only a promise about the body: the caller checks the body against
-``Verification.payload_sha256`` as it streams.
+``Verification.payload_sha256`` as it streams. A signed streaming body
+(``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]``) is likewise checked chunk by chunk
+against ``Verification.chunk_signing``: this request's signature and signing key, the
+seed of the chain in ``security.chunk_signatures``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ from opensage.errors import (
     SignatureExpiredError,
     SignatureMismatchError,
     UnknownAccessKeyError,
+)
+from opensage.security.chunk_signatures import (
+    SIGNED_STREAMING_PAYLOAD,
+    SIGNED_STREAMING_PAYLOAD_TRAILER,
+    ChunkSigning,
 )
 from opensage.security.keys import KnownKey
 from opensage.security.principal import Principal
@@ -71,6 +79,8 @@ class Verification:
     service: str
     #: The hex sha256 the body was signed as, when the body is still to be checked against it.
     payload_sha256: str | None
+    #: For a signed streaming body: what its chunk signatures are to be checked with.
+    chunk_signing: ChunkSigning | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,8 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected, signed.signature):
             raise SignatureMismatchError(_SIGNATURE_MISMATCH)
         payload = content_sha256 if content_sha256 is not None and _is_hex_digest(content_sha256) else None
-        return Verification(known.principal, signed.region, signed.service, payload)
+        chunk_signing = _chunk_signing(signed, key, content_sha256)
+        return Verification(known.principal, signed.region, signed.service, payload, chunk_signing)
 
     def _check_time(self, signed: _Signed) -> None:
         try:
@@ -185,6 +196,15 @@ class SigV4Verifier:
                 self._signing_keys.clear()
             self._signing_keys[cache_key] = key
         return key
+
+
+def _chunk_signing(signed: _Signed, key: bytes, content_sha256: str | None) -> ChunkSigning | None:
+    """The seed of a signed streaming body's chain: this signature, under this key and scope."""
+    if content_sha256 not in (SIGNED_STREAMING_PAYLOAD, SIGNED_STREAMING_PAYLOAD_TRAILER):
+        return None
+    scope = f"{signed.date}/{signed.region}/{signed.service}/aws4_request"
+    has_trailer = content_sha256 == SIGNED_STREAMING_PAYLOAD_TRAILER
+    return ChunkSigning(key, signed.timestamp, scope, signed.signature, has_trailer)
 
 
 def _stamp(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""Request bodies: streamed in bounded chunks, aws-chunked decoded, trailing checksums verified.
+"""Request bodies: streamed in bounded chunks, aws-chunked decoded, chunk signatures and checksums verified.
 
 Nothing here touches the body until a handler iterates it, so a handler validates the
 request first and uvicorn answers ``Expect: 100-continue`` only once the body is wanted.
@@ -21,6 +21,7 @@ from opensage.errors import (
     S3NotImplemented,
 )
 from opensage.objects.checksums import Digests, Hasher, decode_checksum, new_hasher, verify_digests
+from opensage.security.chunk_signatures import ChunkSignatureChain, chunk_signing_of
 
 CHUNK_SIZE = 1 << 20
 # DeleteObjects lists up to 1000 keys of up to 1 KiB; other XML bodies are far smaller.
@@ -51,7 +52,7 @@ class RequestBody:
 
     async def chunks(self, size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
         """The payload in pieces of about ``size`` bytes; raises at the end on bad framing or trailers."""
-        decoder = AwsChunkedDecoder() if self._chunked else None
+        decoder = self._decoder() if self._chunked else None
         pending = bytearray()
         async for piece in self._request.stream():
             data = decoder.feed(piece) if decoder is not None else piece
@@ -66,6 +67,11 @@ class RequestBody:
             self._check_decoded(decoder)
         if pending:
             yield bytes(pending)
+
+    def _decoder(self) -> AwsChunkedDecoder:
+        # Authentication leaves the chain's seed in the scope when the chunks are signed.
+        signing = chunk_signing_of(self._request.scope)
+        return AwsChunkedDecoder(ChunkSignatureChain(signing) if signing is not None else None)
 
     def _check_decoded(self, decoder: AwsChunkedDecoder) -> None:
         if self._decoded_length is not None and decoder.decoded_size != self._decoded_length:

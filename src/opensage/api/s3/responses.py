@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from opensage.api.s3 import xml
-from opensage.errors import InternalError, KmsError, OpenSageError
+from opensage.errors import AuthenticationError, InternalError, KmsError, OpenSageError
 
 XML_CONTENT_TYPE = "application/xml"
 
@@ -47,6 +47,9 @@ def error_code(error: OpenSageError) -> str:
     # errors.InternalError carries the JSON protocols' code; S3 calls the same thing InternalError.
     if isinstance(error, InternalError):
         return "InternalError"
+    # A signature refused while the body streams (a chunk's): S3's name, as at the front door.
+    if isinstance(error, AuthenticationError):
+        return error.s3_code
     # A KMS key that cannot be used: S3 reports KMS's code with a "KMS." prefix.
     return f"KMS.{error.code}" if isinstance(error, KmsError) else error.code
 
