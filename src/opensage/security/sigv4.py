@@ -150,7 +150,8 @@ class SigV4Verifier:
         string_to_sign = _string_to_sign(request, signed, known, body)
         key = self._signing_key(known.secret_access_key, signed)
         expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signed.signature):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal).
+        if not hmac.compare_digest(expected.encode("ascii"), signed.signature.encode("utf-8", "replace")):
             raise SignatureMismatchError(_SIGNATURE_MISMATCH)
         payload = content_sha256 if content_sha256 is not None and _is_hex_digest(content_sha256) else None
         chunk_signing = _chunk_signing(signed, key, content_sha256)

@@ -89,6 +89,14 @@ def test_an_unknown_or_revoked_key_is_unrecognized() -> None:
         REVOKED.clear()
 
 
+def test_a_signature_with_non_ascii_characters_is_a_mismatch_not_a_crash() -> None:
+    request = signed_json()
+    header = request.headers["Authorization"]
+    request.headers.replace_header("Authorization", header[: header.index("Signature=") + 10] + "é" * 64)
+    with pytest.raises(SignatureMismatchError):
+        verify(request, request.body)
+
+
 def test_a_tampered_body_header_or_query_does_not_verify() -> None:
     request = signed_json()
     with pytest.raises(SignatureMismatchError):
