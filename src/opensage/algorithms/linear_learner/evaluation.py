@@ -69,12 +69,13 @@ def criterion_values(
 ) -> np.ndarray:
     """The criterion at every cut of every model; invalid or out-of-target cuts are -inf."""
     tp, predicted = c.true_positives, c.predicted_positives
+    if criterion == "accuracy":
+        # Right: the true positives and the negatives left below the cut.
+        values = (2 * tp - predicted + (c.rows - c.positives)) / c.rows
+        return np.where(c.valid, values, _NEG)
     precision = _ratio(tp, predicted)
     recall = _ratio(tp, c.positives)
-    if criterion == "accuracy":
-        negatives_right = (c.rows - c.positives) - (predicted - tp)
-        values = (tp + negatives_right) / c.rows
-    elif criterion in ("f_beta", "f1"):
+    if criterion in ("f_beta", "f1"):
         values = f_beta(precision, recall, 1.0 if criterion == "f1" else beta)
     elif criterion == "precision_at_target_recall":
         values = np.where(recall >= target_recall, precision, _NEG)

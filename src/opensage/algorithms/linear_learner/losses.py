@@ -76,13 +76,16 @@ class Loss:
     def derivative(self, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """d loss / d scores, of the scores' shape (the scores' buffer may be reused for it)."""
         if self.name == "softmax_loss":
-            gradient = _softmax_loss(scores, labels.astype(np.int64), gradient=True)[1]
-            assert gradient is not None
-            return gradient
+            probabilities = _softmax_loss(scores, labels.astype(np.int64), gradient=True)[1]
+            assert probabilities is not None
+            return probabilities
         y = labels[:, None]
         if self.name == "logistic":
-            gradient = sigmoid(scores, out=scores)
-            gradient -= y
+            # sigmoid(f) - y = tanh(f / 2) / 2 + (1/2 - y), in the scores' buffer.
+            gradient: np.ndarray = np.multiply(scores, 0.5, out=scores)
+            np.tanh(gradient, out=gradient)
+            gradient *= 0.5
+            gradient += 0.5 - y
             return gradient
         if self.name == "hinge_loss":
             signed = 2.0 * y - 1.0

@@ -132,6 +132,7 @@ class ParallelModels:
         shift = scaler.mean * inverse
         self._shift = shift.astype(np.float32) if np.any(shift) else None
         self._scores = np.empty((0, 0), np.float32)
+        self._ones = np.ones(0, np.float32)
         self._columns_changed()
 
     @classmethod
@@ -210,12 +211,15 @@ class ParallelModels:
             grad_w[...] = features.T @ gradient
         else:
             np.matmul(features.T, gradient, out=grad_w)
-        column_sums = np.add.reduce(gradient, axis=0)
+        rows = gradient.shape[0]
+        if self._ones.size < rows:
+            self._ones = np.ones(rows, np.float32)
+        column_sums = self._ones[:rows] @ gradient  # sgemv: several times faster than a sum over axis 0
         grad_w *= self._inverse
         if self._shift is not None:
             grad_w -= np.multiply.outer(self._shift, column_sums)
         grad[-1] = column_sums
-        grad *= np.float32(1.0 / gradient.shape[0])
+        grad *= np.float32(1.0 / rows)
         if self._weight_decay is not None:
             grad += np.multiply(self._weight_decay, self.params, out=work)
         if self._l1 is not None:
