@@ -64,7 +64,7 @@ def test_names_and_loading() -> None:
     assert algorithm.name == "xgboost"
     assert set(algorithm.repositories) == {"sagemaker-xgboost", "xgboost"}
     with pytest.raises(
-        ValueError, match="unknown built-in algorithm 'no-such-algorithm'; known: .*pca.*xgboost"
+        ValueError, match=r"unknown built-in algorithm 'no-such-algorithm'; known: .*pca.*xgboost"
     ):
         load_algorithm("no-such-algorithm")
 

@@ -142,5 +142,5 @@ def test_without_a_content_type_pipe_mode_recordio_is_recognised(tmp_path: Path)
 
 def test_without_a_content_type_an_algorithm_that_reads_no_csv_reads_recordio(tmp_path: Path) -> None:
     channel = csv_channel(tmp_path, {"a.csv": "1,2,3\n"}, None)  # type: ignore[arg-type]
-    with pytest.raises(AlgorithmClientError, match="RecordIO|magic|record"):
+    with pytest.raises(AlgorithmClientError, match=r"RecordIO|magic|record"):
         list(read_batches(channel, content_types=("application/x-recordio-protobuf",)))
