@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
 from calendar import timegm
@@ -29,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import Credentials as BotocoreCredentials
 
 from opensage.errors import (
@@ -159,7 +160,7 @@ class SigV4Verifier:
 
     def _check_time(self, signed: _Signed) -> None:
         try:
-            signed_at = timegm(time.strptime(signed.timestamp, "%Y%m%dT%H%M%SZ"))
+            signed_at = _epoch(signed.timestamp)
         except ValueError as exc:
             raise MalformedAuthorizationError(
                 f"X-Amz-Date {signed.timestamp!r} is not a date in the form YYYYMMDD'T'HHMMSS'Z'"
@@ -311,11 +312,42 @@ def _string_to_sign(request: WireRequest, signed: _Signed, known: KnownKey, body
     url = f"http://{request.headers.get('host', 'localhost')}{request.raw_path}" + (
         f"?{query}" if query else ""
     )
-    aws_request = AWSRequest(method=request.method, url=url, headers=headers, data=body or b"")
-    aws_request.context["timestamp"] = signed.timestamp
+    aws_request = _SigningView(request.method, url, headers, body or b"", signed.timestamp)
     credentials = BotocoreCredentials(signed.access_key_id, known.secret_access_key)
     signer = _signer_class(signed)(credentials, signed.service, signed.region)
     return str(signer.string_to_sign(aws_request, signer.canonical_request(aws_request)))
+
+
+class _SigningView:
+    """What botocore's signers read of a request: method, url, headers, body, params, context.
+
+    An AWSRequest would do as well, but it prepares the whole request again (URL, headers and
+    body) each time its body is read, which is most of the cost of verifying a small request.
+    """
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes, timestamp: str) -> None:
+        self.method = method
+        self.url = url
+        self.headers = HTTPHeaders()
+        for name, value in headers.items():
+            self.headers[name] = value
+        self.body = body
+        self.params: dict[str, Any] = {}
+        self.context: dict[str, Any] = {"timestamp": timestamp}
+
+
+_TIMESTAMP = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+
+
+def _epoch(timestamp: str) -> int:
+    """Seconds since the epoch of an X-Amz-Date (YYYYMMDD'T'HHMMSS'Z'); ValueError if it is not one."""
+    match = _TIMESTAMP.fullmatch(timestamp)
+    if match is None:
+        raise ValueError(timestamp)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(timestamp)
+    return timegm((year, month, day, hour, minute, second, 0, 0, 0))
 
 
 def _signer_class(signed: _Signed) -> Any:

@@ -26,6 +26,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ class _Flush:
 
 
 _STOP = object()
+# How long the writer waits for more events before writing (and fsyncing) what it has.
+_LINGER_SECONDS = 0.02
 
 
 class AuditTrailWriter:
@@ -129,9 +132,16 @@ class AuditTrailWriter:
             stopping = False
             while not stopping:
                 batch = [self._queue.get()]
-                while len(batch) < self._batch_size:
+                # Linger a moment for more: one fsync per busy burst rather than per call (on a
+                # quiet server a lone event still waits only _LINGER_SECONDS).
+                deadline = time.monotonic() + _LINGER_SECONDS
+                while (
+                    len(batch) < self._batch_size
+                    and not isinstance(batch[-1], _Flush)
+                    and batch[-1] is not _STOP
+                ):
                     try:
-                        batch.append(self._queue.get_nowait())
+                        batch.append(self._queue.get(timeout=max(deadline - time.monotonic(), 0)))
                     except queue.Empty:
                         break
                 events = [item for item in batch if isinstance(item, AuditEvent)]
