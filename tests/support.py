@@ -265,3 +265,26 @@ def signed_aws_chunked(
             f"{line}\r\n" for line in [*trailer_lines, f"x-amz-trailer-signature:{signature}"]
         ).encode()
     return bytes(out + b"\r\n")
+
+
+def s3_channel(
+    bucket: str,
+    name: str,
+    prefix: str,
+    content_type: str | None = None,
+    distribution: str = "FullyReplicated",
+) -> dict[str, Any]:
+    """An InputDataConfig channel over ``s3://<bucket>/<prefix>/`` (no ContentType when None)."""
+    channel: dict[str, Any] = {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": f"s3://{bucket}/{prefix}/",
+                "S3DataDistributionType": distribution,
+            }
+        },
+    }
+    if content_type is not None:
+        channel["ContentType"] = content_type
+    return channel

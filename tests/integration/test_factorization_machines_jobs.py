@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from tests.support import ROLE_ARN, ensure_bucket, wait_terminal, wait_until_done
+from tests.support import s3_channel as support_channel
 
 from opensage.formats.recordio import write_sparse
 
@@ -33,19 +34,7 @@ def ratings(n: int, seed: int) -> bytes:
 
 
 def channel(name: str, prefix: str, content_type: str | None, distribution: str) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "ChannelName": name,
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri": f"s3://{BUCKET}/{prefix}/",
-                "S3DataDistributionType": distribution,
-            }
-        },
-    }
-    if content_type is not None:
-        config["ContentType"] = content_type
-    return config
+    return support_channel(BUCKET, name, prefix, content_type, distribution)
 
 
 def job_request(

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from tests.support import ROLE_ARN, csv_bytes, ensure_bucket, wait_until_done
+from tests.support import s3_channel as support_channel
 
 from opensage.algorithms.kmeans.ndarray import load_matrices
 from opensage.formats.recordio import write_dense
@@ -17,17 +18,7 @@ IMAGE = "174872318107.dkr.ecr.us-west-2.amazonaws.com/kmeans:1"
 
 
 def s3_channel(name: str, prefix: str, content_type: str, distribution: str) -> dict[str, Any]:
-    return {
-        "ChannelName": name,
-        "ContentType": content_type,
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri": f"s3://{BUCKET}/{prefix}/",
-                "S3DataDistributionType": distribution,
-            }
-        },
-    }
+    return support_channel(BUCKET, name, prefix, content_type, distribution)
 
 
 def job_request(name: str, mode: str, instances: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import tarfile
 from typing import Any
 
 import numpy as np
-from tests.support import ROLE_ARN, csv_bytes, ensure_bucket, wait_until_done
+from tests.support import ROLE_ARN, csv_bytes, ensure_bucket, s3_channel, wait_until_done
 
 BUCKET = "linear-learner-jobs"
 IMAGE = "174872318107.dkr.ecr.us-west-2.amazonaws.com/linear-learner:1"
@@ -15,17 +15,7 @@ IMAGE = "174872318107.dkr.ecr.us-west-2.amazonaws.com/linear-learner:1"
 
 def job_request(name: str, mode: str, instances: int) -> dict[str, Any]:
     def channel(channel_name: str, distribution: str) -> dict[str, Any]:
-        return {
-            "ChannelName": channel_name,
-            "ContentType": "text/csv",
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": f"s3://{BUCKET}/{channel_name}/",
-                    "S3DataDistributionType": distribution,
-                }
-            },
-        }
+        return s3_channel(BUCKET, channel_name, channel_name, "text/csv", distribution)
 
     return {
         "TrainingJobName": name,

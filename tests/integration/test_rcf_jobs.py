@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from tests.support import ROLE_ARN, csv_bytes, ensure_bucket, wait_until_done
+from tests.support import s3_channel as support_channel
 
 from opensage.algorithms.rcf.forest import Forest, score_rows
 from opensage.formats.recordio import write_dense
@@ -18,17 +19,7 @@ PLANTED = np.array([[7.0, 7.0], [-8.0, 6.0], [6.0, -9.0], [0.0, 10.0]])
 
 
 def channel(name: str, prefix: str, content_type: str, distribution: str) -> dict[str, Any]:
-    return {
-        "ChannelName": name,
-        "ContentType": content_type,
-        "DataSource": {
-            "S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri": f"s3://{BUCKET}/{prefix}/",
-                "S3DataDistributionType": distribution,
-            }
-        },
-    }
+    return support_channel(BUCKET, name, prefix, content_type, distribution)
 
 
 def run_job(
