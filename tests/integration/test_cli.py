@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from tests.scripts import SKLEARN_IMAGE
 from tests.support import (
+    ROLE_ARN,
     TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
     breast_cancer_split,
@@ -97,6 +99,47 @@ def test_jobs_stop_and_errors(
     assert missing.exit_code == 1 and "ValidationException: Requested resource not found" in missing.output
     nobody = runner.invoke(cli, ["--endpoint-url", f"http://127.0.0.1:{free_port()}", "jobs", "list"])
     assert nobody.exit_code == 1 and "no opensage server answers" in nobody.output
+
+
+def test_processing_jobs_and_endpoints_through_the_cli(
+    runner: CliRunner, server: EmbeddedServer, sagemaker_client: Any, s3_client: Any, train_uri: str
+) -> None:
+    from opensage.cli.jobs import host_of
+
+    s3_client.put_object(Bucket=BUCKET, Key="code/hello.py", Body=b"print('hello from processing')\n")
+    code = {
+        "S3Uri": f"s3://{BUCKET}/code/",
+        "LocalPath": "/opt/ml/processing/input/code",
+        "S3DataType": "S3Prefix",
+    }
+    sagemaker_client.create_processing_job(
+        ProcessingJobName="cli-processing",
+        RoleArn=ROLE_ARN,
+        AppSpecification={
+            "ImageUri": SKLEARN_IMAGE,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/hello.py"],
+        },
+        ProcessingInputs=[{"InputName": "code", "S3Input": {**code, "S3InputMode": "File"}}],
+        ProcessingResources={
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 10}
+        },
+    )
+    url = ["--endpoint-url", server.endpoint_url]
+    followed = runner.invoke(
+        cli, [*url, "jobs", "logs", "--kind", "processing", "cli-processing", "--follow"]
+    )
+    assert followed.exit_code == 0, followed.output
+    assert "hello from processing" in followed.output and "--- cli-processing: Completed" in followed.output
+    listed = runner.invoke(cli, [*url, "jobs", "list", "--kind", "processing"])
+    assert "cli-processing" in listed.output and "Completed" in listed.output
+    described = runner.invoke(cli, [*url, "jobs", "describe", "--kind", "processing", "cli-processing"])
+    assert '"ProcessingJobStatus": "Completed"' in described.output
+    endpoints = runner.invoke(cli, [*url, "endpoints", "list"])
+    assert endpoints.exit_code == 0, endpoints.output
+    missing = runner.invoke(cli, [*url, "endpoints", "describe", "no-such-endpoint"])
+    assert missing.exit_code == 1 and "Could not find endpoint" in missing.output
+    assert host_of("job/algo-2-1700000000") == "algo-2"
+    assert host_of("job/i-0123456789abcdef0-1700000000/data-log") == "i-0123456789abcdef0/data-log"
 
 
 def test_follow_prints_lines_while_the_job_runs(

@@ -1,4 +1,7 @@
-"""``opensage jobs``: list, describe, stop training jobs and read their logs, through the public API."""
+"""``opensage jobs`` and ``opensage endpoints``: list, describe, stop, read logs, through the public API.
+
+``jobs`` covers training jobs by default and processing or transform jobs with ``--kind``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +18,43 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from opensage.cli.context import CliContext, get_context
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of SageMaker job as the API names it: ``Training``, ``Processing``, ``Transform``."""
+
+    title: str
+
+    @property
+    def snake(self) -> str:
+        return f"{self.title.lower()}_job"
+
+    @property
+    def name_key(self) -> str:
+        return f"{self.title}JobName"
+
+    @property
+    def status_key(self) -> str:
+        return f"{self.title}JobStatus"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/sagemaker/{self.title}Jobs"
+
+    def describe(self, sagemaker: Any, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = getattr(sagemaker, f"describe_{self.snake}")(**{self.name_key: name})
+        return found
+
+
+KINDS = {
+    "training": JobKind("Training"),
+    "processing": JobKind("Processing"),
+    "transform": JobKind("Transform"),
+}
+TRAINING = KINDS["training"]
+LOG_GROUP = TRAINING.log_group
 
 
 @contextlib.contextmanager
@@ -34,8 +73,9 @@ def api_errors(context: CliContext) -> Iterator[None]:
 class JobLogReader:
     """Reads every stream of a job's log, remembering where each stream was left."""
 
-    def __init__(self, logs: Any, job_name: str) -> None:
+    def __init__(self, logs: Any, job_name: str, log_group: str = LOG_GROUP) -> None:
         self._logs = logs
+        self._group = log_group
         self._prefix = f"{job_name}/"
         self._tokens: dict[str, str] = {}
 
@@ -44,7 +84,7 @@ class JobLogReader:
         for stream in self._streams():
             while True:
                 request: dict[str, Any] = {
-                    "logGroupName": LOG_GROUP,
+                    "logGroupName": self._group,
                     "logStreamName": stream,
                     "startFromHead": True,
                 }
@@ -61,7 +101,9 @@ class JobLogReader:
 
     def _streams(self) -> list[str]:
         try:
-            found = self._logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=self._prefix)
+            found = self._logs.describe_log_streams(
+                logGroupName=self._group, logStreamNamePrefix=self._prefix
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ResourceNotFoundException":
                 return []
@@ -77,86 +119,111 @@ def follow_job(
     follow: bool,
     poll_seconds: float = 0.5,
     on_status: Callable[[dict[str, Any]], None] | None = None,
+    kind: JobKind = TRAINING,
 ) -> dict[str, Any]:
     """Send each log line to ``on_line(host, message)``; with ``follow``, until the job ends.
 
-    Returns the job's last DescribeTrainingJob response.
+    Returns the job's last Describe...Job response.
     """
-    reader = JobLogReader(logs, name)
+    reader = JobLogReader(logs, name, kind.log_group)
     while True:
-        description: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=name)
+        description = kind.describe(sagemaker, name)
         if on_status is not None:
             on_status(description)
         for stream, _, message in reader.read_new():
-            on_line(stream.split("/", 1)[1].rsplit("-", 1)[0], message)
-        if not follow or description["TrainingJobStatus"] in TERMINAL:
+            on_line(host_of(stream), message)
+        if not follow or description[kind.status_key] in TERMINAL:
             for stream, _, message in reader.read_new():
-                on_line(stream.split("/", 1)[1].rsplit("-", 1)[0], message)
+                on_line(host_of(stream), message)
             return description
         time.sleep(poll_seconds)
+
+
+def host_of(stream: str) -> str:
+    """Who wrote a job log stream: ``<job>/algo-1-<epoch>`` is algo-1, ``<job>/<instance>-<epoch>/data-log``
+    is ``<instance>/data-log``."""
+    first, _, rest = stream.split("/", 1)[1].partition("/")
+    host = first.rsplit("-", 1)[0] if first.rsplit("-", 1)[-1].isdigit() else first
+    return f"{host}/{rest}" if rest else host
 
 
 def _default(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+_KIND_OPTION = click.option(
+    "--kind",
+    type=click.Choice(sorted(KINDS)),
+    default="training",
+    show_default=True,
+    help="Which jobs.",
+)
+
+
 @click.group()
 def jobs() -> None:
-    """Training jobs."""
+    """Training, processing and transform jobs."""
 
 
 @jobs.command("list")
+@_KIND_OPTION
 @click.option(
     "--status", help="Only jobs with this status (InProgress, Completed, Failed, Stopping, Stopped)."
 )
 @click.option("--max", "max_results", default=20, show_default=True)
 @click.pass_context
-def list_jobs(ctx: click.Context, status: str | None, max_results: int) -> None:
-    """The newest training jobs."""
+def list_jobs(ctx: click.Context, kind: str, status: str | None, max_results: int) -> None:
+    """The newest jobs of a kind."""
     context = get_context(ctx)
+    job_kind = KINDS[kind]
     request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
     if status:
         request["StatusEquals"] = status
     with api_errors(context):
-        summaries = context.client("sagemaker").list_training_jobs(**request)["TrainingJobSummaries"]
-    for job in summaries:
+        listed = getattr(context.client("sagemaker"), f"list_{job_kind.snake}s")(**request)
+    for job in listed[f"{job_kind.title}JobSummaries"]:
         created = job["CreationTime"].strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
-            f"{job['TrainingJobName']:<50} {job['TrainingJobStatus']:<11} "
-            f"{job['SecondaryStatus']:<20} {created}"
+            f"{job[job_kind.name_key]:<50} {job[job_kind.status_key]:<11} "
+            f"{job.get('SecondaryStatus', ''):<20} {created}"
         )
 
 
 @jobs.command()
+@_KIND_OPTION
 @click.argument("name")
 @click.pass_context
-def describe(ctx: click.Context, name: str) -> None:
-    """DescribeTrainingJob, as JSON."""
+def describe(ctx: click.Context, kind: str, name: str) -> None:
+    """Describe...Job, as JSON."""
     context = get_context(ctx)
     with api_errors(context):
-        found = context.client("sagemaker").describe_training_job(TrainingJobName=name)
+        found = KINDS[kind].describe(context.client("sagemaker"), name)
     found.pop("ResponseMetadata", None)
     click.echo(json.dumps(found, indent=2, default=_default))
 
 
 @jobs.command()
+@_KIND_OPTION
 @click.argument("name")
 @click.pass_context
-def stop(ctx: click.Context, name: str) -> None:
-    """StopTrainingJob."""
+def stop(ctx: click.Context, kind: str, name: str) -> None:
+    """Stop...Job."""
     context = get_context(ctx)
+    job_kind = KINDS[kind]
     with api_errors(context):
-        context.client("sagemaker").stop_training_job(TrainingJobName=name)
+        getattr(context.client("sagemaker"), f"stop_{job_kind.snake}")(**{job_kind.name_key: name})
     click.echo(f"Stopping {name}")
 
 
 @jobs.command()
+@_KIND_OPTION
 @click.argument("name")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
 @click.pass_context
-def logs(ctx: click.Context, name: str, follow: bool) -> None:
-    """Print a training job's log (every host's stream)."""
+def logs(ctx: click.Context, kind: str, name: str, follow: bool) -> None:
+    """Print a job's log (every host's stream)."""
     context = get_context(ctx)
+    job_kind = KINDS[kind]
     hosts: set[str] = set()
 
     def show(host: str, message: str) -> None:
@@ -164,8 +231,41 @@ def logs(ctx: click.Context, name: str, follow: bool) -> None:
         click.echo(f"[{host}] {message}" if len(hosts) > 1 or host != "algo-1" else message)
 
     with api_errors(context):
-        description = follow_job(context.client("sagemaker"), context.client("logs"), name, show, follow)
+        description = follow_job(
+            context.client("sagemaker"), context.client("logs"), name, show, follow, kind=job_kind
+        )
     if follow:
-        ending = description["TrainingJobStatus"]
+        ending = description[job_kind.status_key]
         reason = description.get("FailureReason")
         click.echo(f"--- {name}: {ending}" + (f": {reason}" if reason else ""), err=True)
+
+
+@click.group()
+def endpoints() -> None:
+    """Endpoints."""
+
+
+@endpoints.command("list")
+@click.option("--max", "max_results", default=20, show_default=True)
+@click.pass_context
+def list_endpoints(ctx: click.Context, max_results: int) -> None:
+    """The newest endpoints."""
+    context = get_context(ctx)
+    request = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": max_results}
+    with api_errors(context):
+        found = context.client("sagemaker").list_endpoints(**request)["Endpoints"]
+    for endpoint in found:
+        created = endpoint["CreationTime"].strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{endpoint['EndpointName']:<50} {endpoint['EndpointStatus']:<14} {created}")
+
+
+@endpoints.command("describe")
+@click.argument("name")
+@click.pass_context
+def describe_endpoint(ctx: click.Context, name: str) -> None:
+    """DescribeEndpoint, as JSON."""
+    context = get_context(ctx)
+    with api_errors(context):
+        found = context.client("sagemaker").describe_endpoint(EndpointName=name)
+    found.pop("ResponseMetadata", None)
+    click.echo(json.dumps(found, indent=2, default=_default))

@@ -27,6 +27,7 @@ def _register() -> None:
     cli.add_command(audit.audit)
     cli.add_command(env.env)
     cli.add_command(jobs.jobs)
+    cli.add_command(jobs.endpoints)
     cli.add_command(demo.demo)
     cli.add_command(identities.users)
     cli.add_command(identities.roles)
