@@ -18,6 +18,7 @@ seed of the chain in ``security.chunk_signatures``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -72,6 +73,11 @@ class WireRequest:
     query_string: str
     headers: dict[str, str]
 
+    @functools.cached_property
+    def signed(self) -> _Signed:
+        """The signature's parts, parsed once: routing reads the credential scope, then verification."""
+        return _parse(self)
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -115,7 +121,7 @@ def is_signed(request: WireRequest) -> bool:
 def credential_service(request: WireRequest) -> str | None:
     """The service named in the signature's credential scope, read without verifying anything."""
     try:
-        return _parse(request).service
+        return request.signed.service
     except (MissingAuthenticationError, MalformedAuthorizationError):
         return None
 
@@ -135,7 +141,7 @@ class SigV4Verifier:
         ``body`` is the whole payload for services whose canonical request hashes it (no
         ``x-amz-content-sha256``); S3 bodies stream and are checked by the caller.
         """
-        signed = _parse(request)
+        signed = request.signed
         known = self._lookup(signed.access_key_id)
         if known is None:
             raise UnknownAccessKeyError(
