@@ -246,3 +246,11 @@ def _all(documents: Documents[T]) -> Iterator[T]:
         yield from items
         if token is None:
             return
+
+
+def output_key_arn(kms: KmsService | None, reference: str | None, field: str) -> str | None:
+    """The key ARN a job's output ``field`` names (None when it names none, or KMS is not wired);
+    ValidationException naming the field when the key cannot be used."""
+    if reference is None or kms is None:
+        return None
+    return kms.output_key_arn(reference, field)

@@ -19,7 +19,7 @@ from opensage.executor.status import RunStatus
 from opensage.naming import sagemaker_arn
 from opensage.services.documents import Documents
 from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
-from opensage.services.kms.service import KmsService
+from opensage.services.kms.service import KmsService, output_key_arn
 from opensage.services.processing.models import (
     ProcessingInputSpec,
     ProcessingJob,
@@ -58,7 +58,7 @@ class ProcessingService(JobService[ProcessingJob]):
 
     def create(self, spec: ProcessingJobSpec) -> ProcessingJob:
         framework = check_spec(spec, self._settings.max_hosts_per_job)
-        self._output_key_arn(spec)
+        output_key_arn(self._kms, spec.output_kms_key_id, "ProcessingOutputConfig.KmsKeyId")
         now = self._clock()
         job = ProcessingJob(
             spec=spec,
@@ -101,11 +101,6 @@ class ProcessingService(JobService[ProcessingJob]):
 
     # --- the job process's description ---
 
-    def _output_key_arn(self, spec: ProcessingJobSpec) -> str | None:
-        if spec.output_kms_key_id is None or self._kms is None:
-            return None
-        return self._kms.output_key_arn(spec.output_kms_key_id, "ProcessingOutputConfig.KmsKeyId")
-
     def _run_for(self, job: ProcessingJob) -> ProcessingRun:
         spec = job.spec
         app = spec.app
@@ -130,7 +125,9 @@ class ProcessingService(JobService[ProcessingJob]):
             outputs=[_output_run(item) for item in spec.outputs],
             environment=dict(spec.environment),
             output_kms_key_id=spec.output_kms_key_id,
-            output_kms_key_arn=self._output_key_arn(spec),
+            output_kms_key_arn=output_key_arn(
+                self._kms, spec.output_kms_key_id, "ProcessingOutputConfig.KmsKeyId"
+            ),
             keyring=None if self._kms is None else self._kms.keyring_spec(),
             network_config=spec.extras.get("NetworkConfig"),
             stop_grace_seconds=self._settings.stop_grace_seconds,

@@ -18,7 +18,7 @@ from opensage.executor.status import RunStatus
 from opensage.naming import parse_s3_uri, sagemaker_arn
 from opensage.services.documents import Documents
 from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
-from opensage.services.kms.service import KmsService
+from opensage.services.kms.service import KmsService, output_key_arn
 from opensage.services.training.models import (
     MetricValue,
     StatusTransition,
@@ -55,7 +55,7 @@ class TrainingService(JobService[TrainingJob]):
     def create(self, spec: TrainingJobSpec) -> TrainingJob:
         program = resolve_program(spec)
         check_spec(spec, program, self._settings.max_hosts_per_job)
-        self._output_key_arn(spec)
+        output_key_arn(self._kms, spec.output.kms_key_id, "OutputDataConfig.KmsKeyId")
         now = self._clock()
         arn = sagemaker_arn(self._settings.region, self._settings.account_id, "training-job", spec.name)
         job = TrainingJob(
@@ -177,11 +177,6 @@ class TrainingService(JobService[TrainingJob]):
             container_entrypoint=spec.algorithm.container_entrypoint,
             container_arguments=spec.algorithm.container_arguments,
             environments_cache=str(self._settings.home / "environments"),
-            output_kms_key_arn=self._output_key_arn(spec),
+            output_kms_key_arn=output_key_arn(self._kms, spec.output.kms_key_id, "OutputDataConfig.KmsKeyId"),
             keyring=None if self._kms is None else self._kms.keyring_spec(),
         )
-
-    def _output_key_arn(self, spec: TrainingJobSpec) -> str | None:
-        if spec.output.kms_key_id is None or self._kms is None:
-            return None
-        return self._kms.output_key_arn(spec.output.kms_key_id, "OutputDataConfig.KmsKeyId")

@@ -20,7 +20,7 @@ from opensage.services.documents import Documents
 from opensage.services.hosting.model_service import ModelService
 from opensage.services.hosting.models import ContainerDefinition
 from opensage.services.jobs import JobService, JobStatus, from_epoch, job_stamp
-from opensage.services.kms.service import KmsService
+from opensage.services.kms.service import KmsService, output_key_arn
 from opensage.services.transform.models import TransformJob, TransformJobSpec
 from opensage.services.transform.validation import check_spec
 from opensage.settings import Settings
@@ -57,7 +57,7 @@ class TransformService(JobService[TransformJob]):
     def create(self, spec: TransformJobSpec) -> TransformJob:
         model = self._models.describe(spec.model_name)
         check_spec(spec, model, self._settings.max_hosts_per_job)
-        self._output_key_arn(spec)
+        output_key_arn(self._kms, spec.output.kms_key_id, "TransformOutput.KmsKeyId")
         now = self._clock()
         job = TransformJob(
             spec=spec,
@@ -101,11 +101,6 @@ class TransformService(JobService[TransformJob]):
 
     # --- the job process's description ---
 
-    def _output_key_arn(self, spec: TransformJobSpec) -> str | None:
-        if spec.output.kms_key_id is None or self._kms is None:
-            return None
-        return self._kms.output_key_arn(spec.output.kms_key_id, "TransformOutput.KmsKeyId")
-
     def _run_for(self, job: TransformJob) -> TransformRun:
         spec = job.spec
         processing = spec.effective_data_processing
@@ -137,7 +132,7 @@ class TransformService(JobService[TransformJob]):
             input_filter=processing.input_filter,
             output_filter=processing.output_filter,
             join_input=processing.joins_input,
-            output_kms_key_arn=self._output_key_arn(spec),
+            output_kms_key_arn=output_key_arn(self._kms, spec.output.kms_key_id, "TransformOutput.KmsKeyId"),
             keyring=None if self._kms is None else self._kms.keyring_spec(),
             invocation_timeout_seconds=client.invocations_timeout_seconds,
             invocation_max_retries=client.invocations_max_retries,
