@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.fakes import FakeExecutor
 
 from opensage.errors import AlreadyExistsError, JobNotFoundError, ValidationError
-from opensage.executor.base import Executor
 from opensage.executor.processing.messages import write_exit_message
 from opensage.executor.status import Outcome, RunStatus, write_status
 from opensage.services.processing.models import (
@@ -28,34 +28,6 @@ from opensage.store import ListQuery, open_repository
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-
-
-class FakeExecutor(Executor):
-    def __init__(self) -> None:
-        self.launched: list[tuple[Path, str]] = []
-        self.stopped: list[Path] = []
-        self.alive: set[Path] = set()
-
-    def launch(self, job_dir: Path, module: str = "opensage.executor.runner") -> None:
-        self.launched.append((job_dir, module))
-        self.alive.add(job_dir)
-
-    def is_alive(self, job_dir: Path) -> bool:
-        return job_dir in self.alive
-
-    def stop(self, job_dir: Path) -> None:
-        self.stopped.append(job_dir)
-
-    def kill(self, job_dir: Path) -> None:
-        self.alive.discard(job_dir)
-
-    def reserve_port(self) -> int:
-        return 0
-
-
-@pytest.fixture()
-def executor() -> FakeExecutor:
-    return FakeExecutor()
 
 
 @pytest.fixture()
