@@ -9,7 +9,6 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,44 +16,13 @@ import click
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from opensage.cli.context import CliContext, get_context
+from opensage.sdk._jobs import PROCESSING_JOBS, TRAINING_JOBS, TRANSFORM_JOBS, JobKind
+from opensage.sdk._logs import LogReader
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
-@dataclass(frozen=True)
-class JobKind:
-    """One kind of SageMaker job as the API names it: ``Training``, ``Processing``, ``Transform``."""
-
-    title: str
-
-    @property
-    def snake(self) -> str:
-        return f"{self.title.lower()}_job"
-
-    @property
-    def name_key(self) -> str:
-        return f"{self.title}JobName"
-
-    @property
-    def status_key(self) -> str:
-        return f"{self.title}JobStatus"
-
-    @property
-    def log_group(self) -> str:
-        return f"/aws/sagemaker/{self.title}Jobs"
-
-    def describe(self, sagemaker: Any, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = getattr(sagemaker, f"describe_{self.snake}")(**{self.name_key: name})
-        return found
-
-
-KINDS = {
-    "training": JobKind("Training"),
-    "processing": JobKind("Processing"),
-    "transform": JobKind("Transform"),
-}
-TRAINING = KINDS["training"]
-LOG_GROUP = TRAINING.log_group
+KINDS = {"training": TRAINING_JOBS, "processing": PROCESSING_JOBS, "transform": TRANSFORM_JOBS}
 
 
 @contextlib.contextmanager
@@ -70,47 +38,6 @@ def api_errors(context: CliContext) -> Iterator[None]:
         raise click.ClickException(f"{details.get('Code')}: {details.get('Message')}") from error
 
 
-class JobLogReader:
-    """Reads every stream of a job's log, remembering where each stream was left."""
-
-    def __init__(self, logs: Any, job_name: str, log_group: str = LOG_GROUP) -> None:
-        self._logs = logs
-        self._group = log_group
-        self._prefix = f"{job_name}/"
-        self._tokens: dict[str, str] = {}
-
-    def read_new(self) -> Iterator[tuple[str, int, str]]:
-        """(stream, timestamp ms, message) for every event not read before."""
-        for stream in self._streams():
-            while True:
-                request: dict[str, Any] = {
-                    "logGroupName": self._group,
-                    "logStreamName": stream,
-                    "startFromHead": True,
-                }
-                if stream in self._tokens:
-                    request["nextToken"] = self._tokens[stream]
-                page = self._logs.get_log_events(**request)
-                for event in page["events"]:
-                    yield stream, event["timestamp"], event["message"]
-                token = page["nextForwardToken"]
-                if token == self._tokens.get(stream) or not page["events"]:
-                    self._tokens[stream] = token
-                    break
-                self._tokens[stream] = token
-
-    def _streams(self) -> list[str]:
-        try:
-            found = self._logs.describe_log_streams(
-                logGroupName=self._group, logStreamNamePrefix=self._prefix
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ResourceNotFoundException":
-                return []
-            raise
-        return sorted(stream["logStreamName"] for stream in found["logStreams"])
-
-
 def follow_job(
     sagemaker: Any,
     logs: Any,
@@ -119,22 +46,22 @@ def follow_job(
     follow: bool,
     poll_seconds: float = 0.5,
     on_status: Callable[[dict[str, Any]], None] | None = None,
-    kind: JobKind = TRAINING,
+    kind: JobKind = TRAINING_JOBS,
 ) -> dict[str, Any]:
     """Send each log line to ``on_line(host, message)``; with ``follow``, until the job ends.
 
     Returns the job's last Describe...Job response.
     """
-    reader = JobLogReader(logs, name, kind.log_group)
+    reader = LogReader(logs, kind.log_group, name)
     while True:
         description = kind.describe(sagemaker, name)
         if on_status is not None:
             on_status(description)
-        for stream, _, message in reader.read_new():
-            on_line(host_of(stream), message)
-        if not follow or description[kind.status_key] in TERMINAL:
-            for stream, _, message in reader.read_new():
-                on_line(host_of(stream), message)
+        for line in reader.read_new():
+            on_line(host_of(line.stream), line.message)
+        if not follow or description[kind.status_field] in TERMINAL:
+            for line in reader.read_new():
+                on_line(host_of(line.stream), line.message)
             return description
         time.sleep(poll_seconds)
 
@@ -180,11 +107,11 @@ def list_jobs(ctx: click.Context, kind: str, status: str | None, max_results: in
     if status:
         request["StatusEquals"] = status
     with api_errors(context):
-        listed = getattr(context.client("sagemaker"), f"list_{job_kind.snake}s")(**request)
-    for job in listed[f"{job_kind.title}JobSummaries"]:
+        listed = getattr(context.client("sagemaker"), job_kind.list_operation)(**request)
+    for job in listed[job_kind.summaries_field]:
         created = job["CreationTime"].strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
-            f"{job[job_kind.name_key]:<50} {job[job_kind.status_key]:<11} "
+            f"{job[job_kind.name_field]:<50} {job[job_kind.status_field]:<11} "
             f"{job.get('SecondaryStatus', ''):<20} {created}"
         )
 
@@ -211,7 +138,7 @@ def stop(ctx: click.Context, kind: str, name: str) -> None:
     context = get_context(ctx)
     job_kind = KINDS[kind]
     with api_errors(context):
-        getattr(context.client("sagemaker"), f"stop_{job_kind.snake}")(**{job_kind.name_key: name})
+        getattr(context.client("sagemaker"), job_kind.stop_operation)(**{job_kind.name_field: name})
     click.echo(f"Stopping {name}")
 
 
@@ -235,7 +162,7 @@ def logs(ctx: click.Context, kind: str, name: str, follow: bool) -> None:
             context.client("sagemaker"), context.client("logs"), name, show, follow, kind=job_kind
         )
     if follow:
-        ending = description[job_kind.status_key]
+        ending = description[job_kind.status_field]
         reason = description.get("FailureReason")
         click.echo(f"--- {name}: {ending}" + (f": {reason}" if reason else ""), err=True)
 

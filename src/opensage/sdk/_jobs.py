@@ -22,14 +22,51 @@ _MAX_POLL_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class JobKind:
-    """How the API names one kind of job: its operations, fields and log group."""
+    """How the API names one kind of job (``Training``, ``Transform``, ``Processing``): its
+    operations, fields and log group all follow from that one word."""
 
-    label: str
-    describe_operation: str
-    stop_operation: str
-    name_field: str
-    status_field: str
-    log_group: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} job"
+
+    @property
+    def describe_operation(self) -> str:
+        return f"describe_{self.title.lower()}_job"
+
+    @property
+    def stop_operation(self) -> str:
+        return f"stop_{self.title.lower()}_job"
+
+    @property
+    def list_operation(self) -> str:
+        return f"list_{self.title.lower()}_jobs"
+
+    @property
+    def summaries_field(self) -> str:
+        return f"{self.title}JobSummaries"
+
+    @property
+    def name_field(self) -> str:
+        return f"{self.title}JobName"
+
+    @property
+    def status_field(self) -> str:
+        return f"{self.title}JobStatus"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/sagemaker/{self.title}Jobs"
+
+    def describe(self, sagemaker: Any, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = getattr(sagemaker, self.describe_operation)(**{self.name_field: name})
+        return found
+
+
+TRAINING_JOBS = JobKind("Training")
+TRANSFORM_JOBS = JobKind("Transform")
+PROCESSING_JOBS = JobKind("Processing")
 
 
 class Job:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from opensage.sdk._errors import OpenSageSDKError, translated
-from opensage.sdk._jobs import Job, JobKind
+from opensage.sdk._jobs import TRAINING_JOBS, Job
 from opensage.sdk._names import unique_name
 from opensage.sdk._progress import Steps
 
@@ -134,14 +134,7 @@ class TrainingRun(Job):
         endpoint = run.deploy()
     """
 
-    _kind = JobKind(
-        label="Training job",
-        describe_operation="describe_training_job",
-        stop_operation="stop_training_job",
-        name_field="TrainingJobName",
-        status_field="TrainingJobStatus",
-        log_group="/aws/sagemaker/TrainingJobs",
-    )
+    _kind = TRAINING_JOBS
 
     @property
     def secondary_status(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from opensage.sdk._errors import translated
-from opensage.sdk._jobs import Job, JobKind
+from opensage.sdk._jobs import TRANSFORM_JOBS, Job
 from opensage.sdk._payloads import decode
 from opensage.sdk._storage import read_objects
 
@@ -56,14 +56,7 @@ class TransformRun(Job):
         job.output_path        # "s3://.../output", one "<input file>.out" per input file
     """
 
-    _kind = JobKind(
-        label="Transform job",
-        describe_operation="describe_transform_job",
-        stop_operation="stop_transform_job",
-        name_field="TransformJobName",
-        status_field="TransformJobStatus",
-        log_group="/aws/sagemaker/TransformJobs",
-    )
+    _kind = TRANSFORM_JOBS
 
     @property
     def output_path(self) -> str:
