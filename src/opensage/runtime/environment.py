@@ -24,6 +24,12 @@ def decode_hyperparameter(value: str) -> Any:
         return value
 
 
+def decode_text_hyperparameter(value: str) -> str:
+    """A string hyperparameter as the SageMaker SDKs send it JSON-encoded (``"\\"train.py\\""``), or bare."""
+    decoded = decode_hyperparameter(value)
+    return decoded if isinstance(decoded, str) else value
+
+
 def _as_argument(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 

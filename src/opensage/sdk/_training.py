@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from opensage.runtime.environment import decode_text_hyperparameter
 from opensage.sdk._errors import OpenSageSDKError, translated
 from opensage.sdk._jobs import TRAINING_JOBS, Job
 from opensage.sdk._names import unique_name
@@ -113,15 +114,6 @@ def _channel(channel: Channel) -> dict[str, Any]:
     return entry
 
 
-def _decoded(value: str) -> str:
-    # Script-mode hyperparameters are JSON strings ("\"train.py\""); older clients sent them bare.
-    try:
-        decoded = json.loads(value)
-    except json.JSONDecodeError:
-        return value
-    return decoded if isinstance(decoded, str) else value
-
-
 class TrainingRun(Job):
     """A training job: what ``Session.train`` and ``Session.run_script`` return.
 
@@ -219,12 +211,12 @@ class TrainingRun(Job):
         if "sagemaker_program" not in hyperparameters:
             return {}
         environment = {
-            "SAGEMAKER_PROGRAM": _decoded(hyperparameters["sagemaker_program"]),
+            "SAGEMAKER_PROGRAM": decode_text_hyperparameter(hyperparameters["sagemaker_program"]),
             "SAGEMAKER_REGION": self._session.region,
         }
         submit = hyperparameters.get("sagemaker_submit_directory")
         if submit:
-            environment["SAGEMAKER_SUBMIT_DIRECTORY"] = _decoded(submit)
+            environment["SAGEMAKER_SUBMIT_DIRECTORY"] = decode_text_hyperparameter(submit)
         return environment
 
     def _steps(self) -> Steps | None:

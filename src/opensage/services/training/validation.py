@@ -8,7 +8,6 @@ refused up front with a message that says so, rather than accepted and ignored.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from opensage.algorithms.registry import (
 )
 from opensage.errors import LimitExceededError, UnsupportedOperationError, ValidationError
 from opensage.naming import parse_s3_uri
+from opensage.runtime.environment import decode_text_hyperparameter
 from opensage.runtime.frameworks import Framework, missing_framework, resolve_framework_image
 from opensage.services.training.models import TrainingJobSpec
 
@@ -35,15 +35,6 @@ class Program:
     algorithm: str
     framework: Framework | None = None
     submit_directory: str | None = None
-
-
-def _decoded(value: str) -> str:
-    # The SageMaker SDKs JSON-encode these hyperparameters: "\"train.py\"".
-    try:
-        decoded = json.loads(value)
-    except json.JSONDecodeError:
-        return value
-    return decoded if isinstance(decoded, str) else value
 
 
 def _unknown_image(image: str) -> ValidationError:
@@ -97,7 +88,7 @@ def resolve_program(spec: TrainingJobSpec) -> Program:
     if problem is not None:
         raise ValidationError(problem)
     submit = spec.hyperparameters.get("sagemaker_submit_directory")
-    submit_directory = _decoded(submit) if submit else None
+    submit_directory = decode_text_hyperparameter(submit) if submit else None
     if submit_directory is not None:
         parse_s3_uri(submit_directory, "sagemaker_submit_directory")
     mode = "command" if algorithm.container_entrypoint else "script"
